@@ -1,0 +1,3 @@
+"""Regulatory-compliance agent for virtual-asset businesses."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The embedded knowledge pack."""

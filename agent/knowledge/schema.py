@@ -1,0 +1,154 @@
+"""Schema of the knowledge pack: every item sourced, dated and stamped "as of"."""
+
+from __future__ import annotations
+
+import re
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from agent.models import Domain, Frozen, Priority, Tier, Topic
+
+Section = Literal["status", "pillar", "analysis", "consideration", "uncertainty"]
+
+
+class PackSource(Frozen):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    url: str | None = None
+    legal_id: str | None = None
+    publisher: str
+    tier: Tier
+    date: dt.date | None = Field(default=None, description="Date of the document (enacted, published)")
+    as_of: dt.date = Field(description="When the pack author last checked the source")
+    quotes: tuple[str, ...] = Field(
+        default=(), description="Verbatim passages from the source the pack relies on"
+    )
+
+    @model_validator(mode="after")
+    def _locatable(self) -> "PackSource":
+        if not (self.url or self.legal_id):
+            raise ValueError(f"source {self.id!r} needs a url or a legal identifier")
+        if self.url and not self.url.startswith("https://"):
+            raise ValueError(f"source {self.id!r}: url must be https")
+        return self
+
+
+class PackCitation(Frozen):
+    source_id: str
+    quote: str | None = Field(default=None, description="Verbatim; must be (part of) one of the source's quotes")
+    locator: str | None = None
+
+
+class PackFact(Frozen):
+    id: str
+    regimes: tuple[str, ...] = Field(min_length=1)
+    topics: tuple[Topic, ...] = Field(min_length=1)
+    section: Section
+    text: str
+    citations: tuple[PackCitation, ...] = Field(min_length=1)
+    as_of: dt.date
+
+
+class CoverageElement(Frozen):
+    """One thing a policy must say. Matched per sentence: every group must hit."""
+
+    name: str
+    all_of: tuple[tuple[str, ...], ...] = Field(min_length=1)
+    exclude: tuple[str, ...] = ()
+
+    @field_validator("all_of")
+    @classmethod
+    def _groups_nonempty(cls, v: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        if any(not g for g in v):
+            raise ValueError("every all_of group needs at least one pattern")
+        return v
+
+
+class PackRequirement(Frozen):
+    id: str = Field(pattern=r"^[A-Z]{2,4}(-[A-Z0-9]+)+$")
+    regime: str
+    topics: tuple[Topic, ...] = Field(min_length=1)
+    domain: Domain
+    title: str
+    obligation: str
+    priority: Priority
+    citations: tuple[PackCitation, ...] = Field(min_length=1)
+    elements: tuple[CoverageElement, ...] = Field(min_length=1)
+    as_of: dt.date
+
+
+class PackLegislation(Frozen):
+    id: str
+    name: str
+    identifier: str | None = None
+    date_enacted: dt.date | None = None
+    summary: str
+    url: str | None = None
+    source_id: str
+    topics: tuple[Topic, ...] = Field(min_length=1)
+
+
+class TopicStatus(Frozen):
+    topic: Topic
+    status: str = Field(description="e.g. Allowed-Regulated, Restricted, Prohibited, Unclear")
+    confidence: Literal["High", "Medium", "Low"]
+    citations: tuple[PackCitation, ...] = Field(min_length=1)
+
+
+class Pack(Frozen):
+    """One jurisdiction (or the international baseline, code 'INTL')."""
+
+    code: str
+    name: str
+    version: str
+    as_of: dt.date
+    regimes: dict[str, str] = Field(description="regime key -> human description")
+    statuses: tuple[TopicStatus, ...] = ()
+    sources: tuple[PackSource, ...] = Field(min_length=1)
+    facts: tuple[PackFact, ...] = ()
+    legislation: tuple[PackLegislation, ...] = ()
+    requirements: tuple[PackRequirement, ...] = ()
+
+    @model_validator(mode="after")
+    def _integrity(self) -> "Pack":
+        from agent.knowledge.lexicon import expand
+
+        by_id = {s.id: s for s in self.sources}
+        if len(by_id) != len(self.sources):
+            raise ValueError(f"{self.code}: duplicate source ids")
+        ids = [f.id for f in self.facts] + [r.id for r in self.requirements]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{self.code}: duplicate fact/requirement ids")
+
+        def check(owner: str, cites: tuple[PackCitation, ...]) -> None:
+            for c in cites:
+                src = by_id.get(c.source_id)
+                if src is None:
+                    raise ValueError(f"{owner}: unknown source {c.source_id!r}")
+                if c.quote and not any(_norm(c.quote) in _norm(q) for q in src.quotes):
+                    raise ValueError(f"{owner}: quote not found in the quotes of source {c.source_id!r}")
+
+        for f in self.facts:
+            check(f.id, f.citations)
+        for r in self.requirements:
+            check(r.id, r.citations)
+            if r.regime not in self.regimes:
+                raise ValueError(f"{r.id}: unknown regime {r.regime!r}")
+            for el in r.elements:
+                for pat in (*(p for g in el.all_of for p in g), *el.exclude):
+                    try:
+                        re.compile(expand(pat))
+                    except (re.error, KeyError) as exc:
+                        raise ValueError(f"{r.id}: bad pattern {pat!r}: {exc}") from exc
+        for t in self.statuses:
+            check(f"status:{t.topic}", t.citations)
+        for leg in self.legislation:
+            if leg.source_id not in by_id:
+                raise ValueError(f"{leg.id}: unknown source {leg.source_id!r}")
+        return self
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())

@@ -1,0 +1,253 @@
+"""Typed data model shared by every node, tool and report (DESIGN §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Tier = Literal["law", "regulator", "official", "secondary", "news"]
+Priority = Literal["critical", "high", "medium", "low"]
+Status = Literal["met", "partial", "not_met", "insufficient_evidence"]
+Engine = Literal["embedded", "live"]
+StepStatus = Literal["completed", "degraded", "skipped", "failed"]
+
+DOMAINS: tuple[str, ...] = (
+    "licensing_and_authorization",
+    "reserve_requirements",
+    "aml_ctf_compliance",
+    "consumer_protection",
+    "cybersecurity",
+    "reporting_transparency",
+    "cross_border_compliance",
+    "custody_and_client_assets",
+    "governance_and_fit_proper",
+    "market_conduct",
+    "data_protection",
+    "tax",
+)
+Domain = Literal[
+    "licensing_and_authorization",
+    "reserve_requirements",
+    "aml_ctf_compliance",
+    "consumer_protection",
+    "cybersecurity",
+    "reporting_transparency",
+    "cross_border_compliance",
+    "custody_and_client_assets",
+    "governance_and_fit_proper",
+    "market_conduct",
+    "data_protection",
+    "tax",
+]
+
+TOPICS: tuple[str, ...] = (
+    "stablecoin",
+    "exchange",
+    "custody",
+    "licensing",
+    "regulatory_status",
+    "retail_trading",
+    "aml_ctf",
+    "mining",
+    "tax",
+    "payments",
+)
+Topic = Literal[
+    "stablecoin",
+    "exchange",
+    "custody",
+    "licensing",
+    "regulatory_status",
+    "retail_trading",
+    "aml_ctf",
+    "mining",
+    "tax",
+    "payments",
+]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- scope -----------------------------------------------------------------
+
+
+class Scope(Frozen):
+    query: str
+    topics: tuple[Topic, ...]
+    jurisdiction: str = Field(description="ISO 3166-1 alpha-2 code, or a pack alias such as 'EU'")
+    jurisdiction_name: str
+    regime_hint: str | None = Field(
+        default=None, description="Sub-regime named in the query, e.g. 'AIFC'"
+    )
+
+
+# --- sources and citations --------------------------------------------------
+
+
+class Source(Frozen):
+    id: str
+    title: str
+    url: str | None = None
+    legal_id: str | None = None
+    publisher: str
+    tier: Tier
+    date: dt.date | None = None
+    retrieved_at: dt.date | None = None
+    as_of: dt.date | None = None
+    content_hash: str | None = None
+    origin: Literal["pack", "baseline", "web"] = "pack"
+
+    @model_validator(mode="after")
+    def _locatable(self) -> "Source":
+        if not (self.url or self.legal_id):
+            raise ValueError(f"source {self.id!r} needs a url or a legal identifier")
+        return self
+
+
+class Citation(Frozen):
+    source_id: str
+    quote: str | None = None
+    locator: str | None = Field(default=None, description="Article, rule or section")
+    verified: bool = False
+
+
+# --- analysis ---------------------------------------------------------------
+
+
+class Legislation(Frozen):
+    name: str
+    identifier: str | None = None
+    date_enacted: dt.date | None = None
+    summary: str
+    url: str | None = None
+    source_id: str
+
+
+class KeyQuoteSource(Frozen):
+    source_id: str
+    title: str
+    url: str | None = None
+    legal_id: str | None = None
+    date: dt.date | None = None
+    source_type: Tier
+    key_quote: str
+    verified: bool
+
+
+class Claim(Frozen):
+    text: str
+    citations: tuple[Citation, ...]
+
+
+class RegulatoryAnalysis(Frozen):
+    """Seed 001 fields, with every claim bound to source ids."""
+
+    jurisdiction: str
+    topics: tuple[Topic, ...]
+    status: str
+    confidence_level: Literal["High", "Medium", "Low"]
+    executive_summary: str
+    detailed_analysis: tuple[Claim, ...]
+    key_regulatory_pillars: tuple[Claim, ...]
+    landmark_legislation: tuple[Legislation, ...]
+    primary_sources: tuple[KeyQuoteSource, ...]
+    secondary_sources: tuple[KeyQuoteSource, ...]
+    important_considerations: tuple[Claim, ...]
+    remaining_uncertainties: tuple[str, ...]
+    grounding_urls: tuple[str, ...]
+    notes_and_comments: str
+    baseline_only: bool = Field(
+        default=False,
+        description="True when no local law was available and the analysis rests on the international baseline",
+    )
+    awaiting_verification: tuple[str, ...] = ()
+
+
+# --- requirements and assessment ---------------------------------------------
+
+
+class Requirement(Frozen):
+    id: str
+    domain: Domain
+    title: str
+    obligation: str
+    regime: str
+    priority: Priority
+    citations: tuple[Citation, ...]
+    baseline: bool = False
+
+
+class Evidence(Frozen):
+    file: str
+    line_start: int
+    line_end: int
+    quote: str
+    element: str | None = None
+
+
+class Assessment(Frozen):
+    requirement_id: str
+    status: Status
+    evidence: tuple[Evidence, ...] = ()
+    missing: tuple[str, ...] = Field(default=(), description="Elements not evidenced")
+    rationale: str
+
+
+class Gap(Frozen):
+    id: str
+    priority: Priority
+    category: str
+    domain: Domain
+    requirement: str
+    current_status: str
+    gap: str
+    impact: str
+    recommendation: str
+    requirement_ids: tuple[str, ...]
+    citations: tuple[Citation, ...]
+    existing_files: tuple[str, ...] = ()
+
+
+class PolicyDraft(Frozen):
+    gap_ids: tuple[str, ...]
+    category: str
+    title: str
+    file_name: str
+    body: str
+    kind: Literal["new", "modifies_existing"]
+    modifies: tuple[str, ...] = ()
+
+
+class WriteResult(Frozen):
+    path: str
+    action: Literal["written", "unchanged", "kept_human_edit"]
+    written_as: str | None = Field(default=None, description="Where the new version went when a human edit was kept")
+    sha256: str
+
+
+# --- run record ---------------------------------------------------------------
+
+
+class StepRecord(Frozen):
+    step: str
+    engine: Engine
+    status: StepStatus
+    duration_s: float
+    tokens_in: int = 0
+    tokens_out: int = 0
+    detail: str = ""
+
+
+class RunRecord(Frozen):
+    id: str
+    query: str
+    scope: Scope | None
+    started_at: str
+    finished_at: str | None = None
+    pack_version: str | None = None
+    steps: tuple[StepRecord, ...] = ()
+    warnings: tuple[str, ...] = ()

@@ -1,0 +1,1 @@
+"""Tools the pipeline uses: policy reading, safe writing, search and fetch."""
