@@ -242,12 +242,65 @@ class StepRecord(Frozen):
     detail: str = ""
 
 
-class RunRecord(Frozen):
+
+
+# --- research findings and the run report ------------------------------------
+
+
+class Finding(Frozen):
+    """A sourced statement gathered by research (pack fact or web extract)."""
+
+    id: str
+    section: Literal["status", "pillar", "analysis", "consideration", "uncertainty"]
+    text: str
+    regimes: tuple[str, ...] = ()
+    citations: tuple[Citation, ...]
+    baseline: bool = False
+
+
+class DraftOutput(Frozen):
+    gap_ids: tuple[str, ...]
+    title: str
+    category: str
+    kind: Literal["new", "modifies_existing"]
+    modifies: tuple[str, ...] = ()
+    path: str
+    action: Literal["written", "unchanged", "kept_human_edit"]
+    written_as: str | None = None
+
+
+class PolicyInput(Frozen):
+    folder: str | None
+    documents: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+class RunInfo(Frozen):
     id: str
     query: str
-    scope: Scope | None
+    scope: Scope
     started_at: str
-    finished_at: str | None = None
-    pack_version: str | None = None
-    steps: tuple[StepRecord, ...] = ()
-    warnings: tuple[str, ...] = ()
+    finished_at: str
+    pack: str
+    pack_version: str
+    pack_as_of: dt.date
+    baseline_only: bool
+    policies: PolicyInput
+    output_dir: str
+    report_files: tuple[str, ...] = ()
+    steps: tuple[StepRecord, ...]
+    warnings: tuple[str, ...]
+
+
+class RunReport(Frozen):
+    """The document printed by `agent run --json` (schema: agent/schemas/report.schema.json)."""
+
+    schema_version: Literal["1"] = "1"
+    analysis: RegulatoryAnalysis
+    requirements: tuple[Requirement, ...]
+    assessments: tuple[Assessment, ...]
+    compliance_status: dict[str, Status]
+    gaps: tuple[Gap, ...]
+    drafts: tuple[DraftOutput, ...]
+    sources: tuple[Source, ...]
+    run: RunInfo

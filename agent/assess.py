@@ -1,0 +1,222 @@
+"""Deterministic coverage rules: does a policy folder evidence each requirement?
+
+A requirement is a list of elements. An element is evidenced by one sentence of a policy in
+which every pattern group hits, no exclusion hits, and no hit is negated ("not", "without",
+"never" just before it). All elements evidenced: met; some: partial; none: not_met; no
+readable policy at all: insufficient_evidence. See README "How coverage is decided".
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from agent.knowledge.lexicon import compile_pattern
+from agent.knowledge.schema import CoverageElement, PackRequirement
+from agent.models import DOMAINS, Assessment, Evidence, Status
+
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|without|nor|neither|cannot|lacks?|lacking|absence of|none)\b|n't\b",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:but|however|although|whereas|unless)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'“‘\[])")
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|[a-z][.)]|\|)\s+")
+_HEADING = re.compile(r"^\s*#{1,6}\s")
+MAX_QUOTE = 320
+
+
+@dataclass(frozen=True)
+class Sentence:
+    file: str
+    line_start: int
+    line_end: int
+    text: str
+    start: int  # offset in the document text used for matching
+    end: int
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A policy document prepared for matching: one text, sentence spans, lower-cased once."""
+
+    path: str
+    text: str
+    sentences: tuple[Sentence, ...]
+    starts: tuple[int, ...]
+
+
+def prepare(path: str, lines: Sequence[str]) -> Doc:
+    """Split a document into sentences that remember their line numbers."""
+    sentences: list[Sentence] = []
+    buf: list[tuple[int, str]] = []
+    parts: list[str] = []
+    offset = 0
+
+    def flush() -> None:
+        nonlocal offset
+        if not buf:
+            return
+        para = " ".join(t.strip() for _, t in buf)
+        # char offset of each source line inside the paragraph, to map sentences back to lines
+        line_offsets, pos = [], 0
+        for n, t in buf:
+            line_offsets.append((pos, n))
+            pos += len(t.strip()) + 1
+        cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(para)), len(para)]
+        for a, b in zip(cuts, cuts[1:]):
+            chunk = para[a:b].strip()
+            if len(chunk) < 3:
+                continue
+            first = max(n for o, n in line_offsets if o <= a)
+            last = max(n for o, n in line_offsets if o <= max(a, b - 1))
+            start = offset + a
+            sentences.append(Sentence(path, first, last, chunk, start, start + len(chunk)))
+        parts.append(para)
+        offset += len(para) + 1
+        buf.clear()
+
+    for n, raw in enumerate(lines, start=1):
+        line = raw.rstrip()
+        if not line.strip() or set(line.strip()) <= set("-=|:_*# "):
+            flush()
+            continue
+        if _HEADING.match(line) or _BULLET.match(line):
+            flush()
+            buf.append((n, _BULLET.sub("", _HEADING.sub("", line))))
+            flush()
+            continue
+        buf.append((n, line))
+    flush()
+    text = "\n".join(parts)
+    return Doc(path, text, tuple(sentences), tuple(s.start for s in sentences))
+
+
+def _sentence_at(doc: Doc, pos: int) -> int:
+    i = bisect_left(doc.starts, pos + 1) - 1
+    return i
+
+
+def _negated(sentence: str, match_start: int) -> bool:
+    before = sentence[:match_start]
+    clause = _CLAUSE_BREAK.split(before)[-1]
+    words = clause.split()[-4:]
+    return bool(_NEGATION.search(" ".join(words)))
+
+
+def _group_hits(doc: Doc, patterns: tuple[str, ...], cache: dict[str, dict[int, list[int]]]) -> dict[int, list[int]]:
+    """Sentence index -> offsets (within the sentence) of hits of any pattern in the group."""
+    merged: dict[int, list[int]] = {}
+    for pat in patterns:
+        hits = cache.get(pat)
+        if hits is None:
+            hits = {}
+            for m in compile_pattern(pat).finditer(doc.text):
+                i = _sentence_at(doc, m.start())
+                if i < 0:
+                    continue
+                s = doc.sentences[i]
+                if m.end() <= s.end:
+                    hits.setdefault(i, []).append(m.start() - s.start)
+            cache[pat] = hits
+        for i, offs in hits.items():
+            merged.setdefault(i, []).extend(offs)
+    return merged
+
+
+def find_element(doc: Doc, element: CoverageElement, cache: dict[str, dict[int, list[int]]]) -> Sentence | None:
+    """First sentence of the document that evidences the element, if any."""
+    candidates: set[int] | None = None
+    groups = []
+    for group in element.all_of:
+        hits = _group_hits(doc, group, cache)
+        if not hits:
+            return None
+        groups.append(hits)
+        candidates = set(hits) if candidates is None else candidates & set(hits)
+        if not candidates:
+            return None
+    excluded = set(_group_hits(doc, element.exclude, cache)) if element.exclude else set()
+    for i in sorted(candidates or ()):
+        if i in excluded:
+            continue
+        s = doc.sentences[i]
+        if all(any(not _negated(s.text, off) for off in g[i]) for g in groups):
+            return s
+    return None
+
+
+def assess_requirement(req: PackRequirement, docs: Sequence[Doc], caches: Sequence[dict]) -> Assessment:
+    if not docs:
+        return Assessment(
+            requirement_id=req.id,
+            status="insufficient_evidence",
+            missing=tuple(e.name for e in req.elements),
+            rationale="No readable policy document was available, so coverage could not be judged.",
+        )
+    evidence: list[Evidence] = []
+    missing: list[str] = []
+    for element in req.elements:
+        found = next(
+            (s for d, c in zip(docs, caches) if (s := find_element(d, element, c)) is not None), None
+        )
+        if found is None:
+            missing.append(element.name)
+        else:
+            evidence.append(
+                Evidence(
+                    file=found.file,
+                    line_start=found.line_start,
+                    line_end=found.line_end,
+                    quote=_clip(found.text),
+                    element=element.name,
+                )
+            )
+    status: Status = "met" if not missing else ("partial" if evidence else "not_met")
+    return Assessment(
+        requirement_id=req.id,
+        status=status,
+        evidence=tuple(evidence),
+        missing=tuple(missing),
+        rationale=_rationale(status, evidence, missing, len(docs)),
+    )
+
+
+def assess_all(reqs: Iterable[PackRequirement], docs: Sequence[Doc]) -> list[Assessment]:
+    caches: list[dict] = [{} for _ in docs]
+    return [assess_requirement(r, docs, caches) for r in reqs]
+
+
+def rollup(statuses: Iterable[Status]) -> Status:
+    """Domain status from its requirements' statuses."""
+    s = set(statuses)
+    if not s or s == {"insufficient_evidence"}:
+        return "insufficient_evidence"
+    if s == {"met"}:
+        return "met"
+    if s <= {"not_met", "insufficient_evidence"}:
+        return "not_met"
+    return "partial"
+
+
+def compliance_status(domain_of: dict[str, str], assessments: Iterable[Assessment]) -> dict[str, Status]:
+    by_domain: dict[str, list[Status]] = {}
+    for a in assessments:
+        by_domain.setdefault(domain_of[a.requirement_id], []).append(a.status)
+    return {d: rollup(by_domain[d]) for d in DOMAINS if d in by_domain}
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1].rstrip() + "…"
+
+
+def _rationale(status: Status, evidence: list[Evidence], missing: list[str], ndocs: int) -> str:
+    found = "; ".join(f"{e.element} ({e.file} L{e.line_start}-{e.line_end})" for e in evidence)
+    if status == "met":
+        return f"Every element is evidenced: {found}."
+    if status == "partial":
+        return f"Evidenced: {found}. Not found in any policy: {'; '.join(missing)}."
+    return f"None of the elements ({'; '.join(missing)}) is stated in the {ndocs} policy document(s) read."

@@ -1,0 +1,138 @@
+"""Command line: `agent run "stablecoin KZ" --policies DIR`.
+
+Heavy modules (LangGraph, LangChain, rich) are imported inside commands so `agent --help` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    name="agent",
+    help="Regulatory-compliance agent for virtual-asset businesses: cited research, policy gap analysis and policy drafts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from agent import __version__
+
+        typer.echo(f"agent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+) -> None:
+    """Regulatory-compliance agent for virtual-asset businesses."""
+
+
+@app.command()
+def run(
+    query: Annotated[str, typer.Argument(help='Topic and jurisdiction, e.g. "stablecoin KZ" or "custody AIFC".')],
+    policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="Your policy folder (read-only): .md, .txt, .docx, .pdf.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for drafts and reports [default: policies_out, or AGENT_OUT_DIR].")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as one JSON document on stdout and nothing else.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
+) -> None:
+    """Research a jurisdiction, assess your policies against it and draft the missing policies."""
+    from agent.scope import ScopeError, parse_scope
+
+    try:
+        scope = parse_scope(query)
+    except ScopeError as exc:
+        msg = exc.message + (("\n  Try: " + "; ".join(exc.suggestions)) if exc.suggestions else "")
+        _fail(msg, EXIT_BAD_INPUT)
+    if policies is not None and not policies.is_dir():
+        _fail(f"policy folder {str(policies)!r} does not exist or is not a folder.", EXIT_BAD_INPUT)
+
+    from agent.progress import Progress
+    from agent.runner import run_pipeline
+    from agent.settings import load_settings
+
+    settings = load_settings()
+    out_dir = out or settings.out_dir
+    if policies is not None and _inside(out_dir, policies):
+        _fail("the output folder must not be inside the policy folder (the policy folder is read-only).", EXIT_BAD_INPUT)
+    progress = Progress(enabled=False if (json_out or quiet) else None)
+    try:
+        report = run_pipeline(scope, policies=policies, out_dir=out_dir, db_path=settings.db_path, progress=progress)
+    except Exception as exc:  # noqa: BLE001 — the CLI boundary: one clear line, exit 1
+        from tools.policies import PolicyFolderError
+        from tools.writer import UnsafePathError
+
+        if isinstance(exc, (PolicyFolderError, UnsafePathError)):
+            _fail(str(exc), EXIT_BAD_INPUT)
+        if debug:
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", EXIT_INTERNAL)
+
+    if json_out:
+        from agent.report import to_json
+
+        sys.stdout.write(to_json(report))
+        return
+    _print_summary(report)
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    try:
+        child.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazily
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    a, run = report.analysis, report.run
+    console.print(f"\n[bold]{run.scope.jurisdiction_name} — {', '.join(run.scope.topics)}[/]: {escape(a.status)} (confidence {a.confidence_level})")
+    if a.baseline_only:
+        console.print("[yellow]Baseline only: no local law held for this jurisdiction; international standards apply.[/]")
+    table = Table(title="Compliance status", show_lines=False)
+    table.add_column("Domain")
+    table.add_column("Status")
+    for domain, status in report.compliance_status.items():
+        colour = {"met": "green", "partial": "yellow", "not_met": "red"}.get(status, "dim")
+        table.add_row(domain, f"[{colour}]{status}[/]")
+    console.print(table)
+    for g in report.gaps:
+        console.print(f"  {g.id} [{'red' if g.priority == 'critical' else 'yellow'}]{g.priority:<8}[/] {g.category}: {escape(g.requirement)}")
+    written = sum(1 for d in report.drafts if d.action == "written")
+    unchanged = sum(1 for d in report.drafts if d.action == "unchanged")
+    kept = [d for d in report.drafts if d.action == "kept_human_edit"]
+    console.print(f"\nDrafts in {run.output_dir}: {written} written, {unchanged} unchanged, {len(kept)} kept (edited by you)")
+    for d in kept:
+        console.print(f"  [yellow]{d.path} was edited by a person: kept; new version in {d.written_as}[/]")
+    console.print(f"Report: {run.output_dir}/{run.report_files[0]} (JSON: {run.report_files[1]})")
+    console.print(f"Sources: {len(report.sources)} · Run id: {run.id}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""Embedded drafting: a complete, reviewable policy document per gap, built from cited requirements.
+
+Drafts contain no run id or timestamp, so an unchanged re-run produces identical bytes and the
+safe writer writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from agent.domains import PROFILES
+from agent.models import Assessment, Gap, PolicyDraft, Requirement, Scope, Source
+
+_SUBJECT = re.compile(
+    r"^(?:the|a|an|each|every|all|any|firms?|issuers?|licensed|licensees?|vasps?|operators?|custodians?|"
+    r"persons?|entities|participants?|miners?|providers?|authorised|authorized)\b",
+    re.IGNORECASE,
+)
+_TOPIC_LABEL = {
+    "stablecoin": "issuing, redeeming and managing stablecoins / digital financial assets",
+    "exchange": "operating a digital-asset exchange or trading facility, broking and dealing",
+    "custody": "safekeeping and administering client digital assets",
+    "licensing": "holding and maintaining the authorisations required for its activities",
+    "regulatory_status": "carrying on digital-asset business",
+    "retail_trading": "offering digital-asset trading to retail clients",
+    "aml_ctf": "preventing money laundering, terrorist financing and sanctions evasion",
+    "mining": "digital mining and the sale of mined assets",
+    "tax": "the tax treatment of its digital-asset activity",
+    "payments": "payment services involving digital assets (on/off-ramps, transfers)",
+}
+
+
+def statement(obligation: str) -> str:
+    """Turn a requirement's obligation into a policy commitment."""
+    text = obligation.strip().rstrip(".")
+    if _SUBJECT.match(text):
+        return f"{text}. The Company applies this requirement to itself in full."
+    return f"The Company shall {text[0].lower()}{text[1:]}."
+
+
+def draft_for_gap(
+    gap: Gap,
+    requirements: Sequence[Requirement],
+    assessments: Mapping[str, Assessment],
+    elements: Mapping[str, Sequence[str]],
+    sources: Mapping[str, Source],
+    scope: Scope,
+    regimes: Mapping[str, str],
+    pack_as_of: str,
+) -> PolicyDraft:
+    profile = PROFILES[gap.domain]
+    domain_reqs = [r for r in requirements if r.domain == gap.domain]
+    open_ids = set(gap.requirement_ids)
+    kind = "modifies_existing" if gap.existing_files else "new"
+    file_name = f"{profile.category}_{gap.id}.md"
+    out: list[str] = []
+    w = out.append
+
+    w(f"# {profile.policy_title}")
+    w("")
+    w("| Field | Value |")
+    w("| --- | --- |")
+    w("| Company | [Company legal name] |")
+    w(f"| Document | {profile.policy_title} |")
+    w("| Version | 0.1 — DRAFT for compliance review |")
+    w(f"| Policy owner | {profile.owner} |")
+    w(f"| Closes | {gap.id} ({gap.priority} priority) |")
+    w(f"| Jurisdiction | {scope.jurisdiction_name} ({', '.join(sorted({r.regime for r in domain_reqs}))}) |")
+    w(f"| Requirements addressed | {', '.join(r.id for r in domain_reqs)} |")
+    w(f"| Regulatory basis as of | {pack_as_of} |")
+    if kind == "modifies_existing":
+        w(f"| Relationship to existing policies | Supplements and, where inconsistent, supersedes: {', '.join(gap.existing_files)} |")
+    w("")
+    w("> This draft was prepared by the compliance agent from cited regulatory requirements. It is not legal")
+    w("> advice. Every statement tied to a requirement id must be checked against the cited source and")
+    w("> adapted to the Company's business before approval.")
+    w("")
+
+    w("## 1. Purpose")
+    w("")
+    w(
+        f"This policy sets out how the Company meets its obligations on {profile.label.lower()} in "
+        f"{scope.jurisdiction_name}, so that the Company can evidence compliance to its regulators, auditors and clients."
+    )
+    w("")
+    w("## 2. Scope")
+    w("")
+    w(f"This policy applies to all directors, employees and contractors of the Company, and to outsourced providers acting on its behalf, in relation to {'; '.join(_TOPIC_LABEL[t] for t in scope.topics)}.")
+    for key in sorted({r.regime for r in domain_reqs}):
+        if key in regimes:
+            w(f"- **{key}**: {regimes[key]}")
+    w("")
+
+    w("## 3. Regulatory basis")
+    w("")
+    seen: set[tuple[str, str | None]] = set()
+    for r in domain_reqs:
+        for c in r.citations:
+            if (c.source_id, c.locator) in seen:
+                continue
+            seen.add((c.source_id, c.locator))
+            s = sources.get(c.source_id)
+            if s is None:
+                continue
+            where = s.url or s.legal_id
+            loc = f", {c.locator}" if c.locator else ""
+            w(f"- [{s.id}] {s.title}{loc} — {s.publisher}, {s.tier}; {where}" + (f" (as of {s.as_of})" if s.as_of else ""))
+            if c.quote:
+                w(f"  > \"{c.quote}\"" + (" (verified against the source text)" if c.verified else " (awaiting verification)"))
+    if any(r.baseline for r in domain_reqs):
+        w("")
+        w("Requirements marked *baseline* come from international standards, not from local law; they are included because the knowledge pack holds no local rule for them.")
+    w("")
+
+    w("## 4. Policy statements")
+    w("")
+    for n, r in enumerate(domain_reqs, start=1):
+        a = assessments.get(r.id)
+        mark = " *(baseline)*" if r.baseline else ""
+        w(f"### 4.{n} {r.title} [{r.id}]{mark}")
+        w("")
+        w(statement(r.obligation))
+        cites = ", ".join(sorted({c.source_id + (f" {c.locator}" if c.locator else "") for c in r.citations}))
+        w(f"*Basis: {cites}.*")
+        if a is not None and r.id not in open_ids and a.evidence:
+            ev = a.evidence[0]
+            w(f"*Already addressed in {ev.file} (lines {ev.line_start}-{ev.line_end}); keep both documents consistent.*")
+        elif a is not None and a.status == "partial":
+            covered = "; ".join(f"{e.element} ({e.file} L{e.line_start}-{e.line_end})" for e in a.evidence)
+            w(f"*Current coverage: {covered}. This section adds: {'; '.join(a.missing)}.*")
+        w("")
+        for el in elements.get(r.id, ()):
+            w(f"- The Company maintains and applies a documented control for **{el}**, as described in section 6.")
+        w("")
+
+    w("## 5. Roles and responsibilities")
+    w("")
+    w("| Role | Responsibility |")
+    w("| --- | --- |")
+    for role, duty in profile.roles:
+        w(f"| {role} | {duty} |")
+    w("")
+
+    w("## 6. Procedures")
+    w("")
+    for n, r in enumerate(domain_reqs, start=1):
+        els = list(elements.get(r.id, ())) or [r.title]
+        w(f"### 6.{n} {r.title} [{r.id}]")
+        w("")
+        for m, el in enumerate(els, start=1):
+            w(f"{m}. **{el[0].upper()}{el[1:]}**: the {profile.owner} documents the operating procedure (who, when, with which system), "
+              f"the evidence it produces, and the escalation path when it fails; the procedure is approved by the Compliance Officer before use.")
+        w(f"{len(els) + 1}. Exceptions to this requirement need prior written approval of the Compliance Officer, are time-limited and are recorded in the exceptions log.")
+        w("")
+
+    w("## 7. Monitoring and testing")
+    w("")
+    for item in profile.monitoring:
+        w(f"- {item}")
+    w("- Breaches of this policy are logged, analysed for root cause and reported to senior management; breaches that must be notified to a regulator are notified within the applicable deadline.")
+    w("")
+    w("## 8. Record keeping")
+    w("")
+    for item in profile.records:
+        w(f"- {item}")
+    w("- Records are kept for at least the period required by the applicable rules cited in section 3 (and, absent a specific rule, at least five years), in a form that can be produced promptly to the regulator.")
+    w("")
+    w("## 9. Review cycle")
+    w("")
+    w(f"The {profile.owner} reviews this policy at least annually, and without delay after a change in the cited rules, a material incident, a new product or a regulator's finding. Reviews are recorded in the version history below.")
+    w("")
+    w("| Version | Date | Author | Change |")
+    w("| --- | --- | --- | --- |")
+    w(f"| 0.1 | [date] | Compliance agent (draft) | First draft closing {gap.id} |")
+    w("")
+    w("## 10. Approval")
+    w("")
+    w("| Role | Name | Signature | Date |")
+    w("| --- | --- | --- | --- |")
+    w(f"| Policy owner ({profile.owner}) | | | |")
+    w("| Compliance Officer | | | |")
+    w("| Board of Directors (resolution no.) | | | |")
+    w("")
+    return PolicyDraft(
+        gap_ids=(gap.id,),
+        category=profile.category,
+        title=profile.policy_title,
+        file_name=file_name,
+        body="\n".join(out),
+        kind=kind,
+        modifies=gap.existing_files,
+    )
+
+
+def implementation_summary(gaps: Sequence[Gap], drafts: Sequence[PolicyDraft], scope: Scope) -> str:
+    """IMPLEMENTATION_SUMMARY.md: what was drafted and in which order to adopt it."""
+    by_gap = {d.gap_ids[0]: d for d in drafts}
+    lines = [
+        "# Implementation Summary",
+        "",
+        f"Scope: {', '.join(scope.topics)} — {scope.jurisdiction_name}",
+        "",
+        f"{len(drafts)} policy draft(s) prepared, in order of priority. Each needs review by the policy owner",
+        "and the Compliance Officer, then approval, before it takes effect.",
+        "",
+        "| Gap | Priority | Draft | Type | Requirements |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for g in gaps:
+        d = by_gap.get(g.id)
+        if d is None:
+            continue
+        kind = "new policy" if d.kind == "new" else f"supplements {', '.join(d.modifies)}"
+        lines.append(f"| {g.id} | {g.priority} | [{d.file_name}]({d.file_name}) | {kind} | {', '.join(g.requirement_ids)} |")
+    lines += [
+        "",
+        "## Next steps",
+        "",
+        "1. Assign each draft to its policy owner (named in the draft's document control table).",
+        "2. Check every cited requirement against its source; quotes marked *awaiting verification* first.",
+        "3. Adapt procedures to the Company's systems and staffing; remove anything that does not apply.",
+        "4. Approve through the Board (or delegated committee) and record the approval in section 10.",
+        "5. Re-run the agent on the updated policy folder to confirm the gaps are closed.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,203 @@
+"""The embedded engine: research and analysis answered from the knowledge pack, no network."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from agent.knowledge import load, pack_for
+from agent.knowledge.schema import Pack, PackCitation, PackRequirement, PackSource
+from agent.models import (
+    Citation,
+    Claim,
+    Finding,
+    KeyQuoteSource,
+    Legislation,
+    RegulatoryAnalysis,
+    Requirement,
+    Scope,
+    Source,
+)
+
+_CONF = {"High": 2, "Medium": 1, "Low": 0}
+
+
+def select_pack(scope: Scope) -> tuple[Pack, bool]:
+    return pack_for(scope.jurisdiction)
+
+
+def regime_filter(pack: Pack, scope: Scope) -> str | None:
+    hint = scope.regime_hint
+    return hint if hint and hint in pack.regimes else None
+
+
+def pack_requirements(pack: Pack, scope: Scope, baseline: bool) -> list[tuple[PackRequirement, bool]]:
+    """Requirements for the scope; topics the local pack lacks fall back to the baseline."""
+    regime = regime_filter(pack, scope)
+    reqs = [(r, baseline) for r in pack.requirements if set(r.topics) & set(scope.topics) and (regime is None or r.regime == regime)]
+    if not baseline:
+        covered = {t for r, _ in reqs for t in r.topics}
+        missing = [t for t in scope.topics if t not in covered]
+        if missing:
+            intl = load("INTL")
+            reqs += [(r, True) for r in intl.requirements if set(r.topics) & set(missing)]
+    return reqs
+
+
+def to_citation(c: PackCitation) -> Citation:
+    return Citation(source_id=c.source_id, quote=c.quote, locator=c.locator)
+
+
+def to_source(s: PackSource, origin: str) -> Source:
+    return Source(
+        id=s.id, title=s.title, url=s.url, legal_id=s.legal_id, publisher=s.publisher, tier=s.tier,
+        date=s.date, as_of=s.as_of, origin=origin,  # type: ignore[arg-type]
+    )
+
+
+def research(scope: Scope) -> tuple[list[Source], list[Finding], list[Requirement], dict[str, tuple[str, ...]]]:
+    """Sources, findings and requirements for the scope, with the coverage elements per requirement."""
+    pack, baseline = select_pack(scope)
+    regime = regime_filter(pack, scope)
+    findings = [
+        Finding(
+            id=f.id, section=f.section, text=f.text, regimes=f.regimes,
+            citations=tuple(to_citation(c) for c in f.citations), baseline=baseline,
+        )
+        for f in pack.facts
+        if set(f.topics) & set(scope.topics) and (regime is None or regime in f.regimes)
+    ]
+    for st in pack.statuses:
+        if st.topic in scope.topics:
+            findings.insert(0, Finding(
+                id=f"status-{st.topic}", section="status",
+                text=f"{st.topic.replace('_', ' ').capitalize()}: {st.status} (confidence {st.confidence}).",
+                citations=tuple(to_citation(c) for c in st.citations), baseline=baseline,
+            ))
+    pairs = pack_requirements(pack, scope, baseline)
+    requirements = [
+        Requirement(
+            id=r.id, domain=r.domain, title=r.title, obligation=r.obligation, regime=r.regime,
+            priority=r.priority, citations=tuple(to_citation(c) for c in r.citations), baseline=b,
+        )
+        for r, b in pairs
+    ]
+    elements = {r.id: tuple(e.name for e in r.elements) for r, _ in pairs}
+    packs = {pack.code: pack, **({"INTL": load("INTL")} if any(b for _, b in pairs) else {})}
+    used = _cited_ids([*findings, *requirements], [leg.source_id for leg in _legislation(pack, scope)])
+    sources = [
+        to_source(s, "baseline" if p.code == "INTL" else "pack")
+        for p in packs.values()
+        for s in p.sources
+        if s.id in used
+    ]
+    return sources, findings, requirements, elements
+
+
+def source_texts(jurisdiction: str) -> dict[str, str]:
+    """Stored text of every pack source (its verbatim quotes), for citation verification."""
+    pack, _ = pack_for(jurisdiction)
+    texts = {s.id: "\n".join(s.quotes) for s in pack.sources}
+    texts.update({s.id: "\n".join(s.quotes) for s in load("INTL").sources})
+    return texts
+
+
+def _legislation(pack: Pack, scope: Scope):
+    return [leg for leg in pack.legislation if set(leg.topics) & set(scope.topics)]
+
+
+def _cited_ids(items: Iterable[Finding | Requirement], extra: Iterable[str]) -> set[str]:
+    return {c.source_id for it in items for c in it.citations} | set(extra)
+
+
+def _claims(findings: Sequence[Finding], section: str) -> tuple[Claim, ...]:
+    return tuple(Claim(text=f.text, citations=f.citations) for f in findings if f.section == section)
+
+
+def analyze(
+    scope: Scope,
+    findings: Sequence[Finding],
+    requirements: Sequence[Requirement],
+    sources: Sequence[Source],
+) -> RegulatoryAnalysis:
+    """A RegulatoryAnalysis (seed 001 fields) assembled from cited pack findings."""
+    pack, baseline = select_pack(scope)
+    statuses = [s for s in pack.statuses if s.topic in scope.topics]
+    status = "; ".join(f"{s.topic}: {s.status}" for s in statuses) if len(statuses) > 1 else (
+        statuses[0].status if statuses else "Unclear"
+    )
+    confidence = min((s.confidence for s in statuses), key=_CONF.__getitem__, default="Low")
+    if baseline:
+        confidence = "Low"
+    by_id = {s.id: s for s in sources}
+    texts = source_texts(scope.jurisdiction)
+    domains = sorted({r.domain for r in requirements})
+    status_lines = [f.text for f in findings if f.section == "status" and not f.id.startswith("status-")]
+    summary_parts = status_lines[:2] or [f"No jurisdiction-specific facts are held for {scope.jurisdiction_name}."]
+    if baseline:
+        summary_parts.insert(0, (
+            f"The knowledge pack holds no local law for {scope.jurisdiction_name}; this analysis rests on "
+            "international standards (baseline) and must not be read as a statement of local law."
+        ))
+    summary_parts.append(
+        f"{len(requirements)} requirement(s) across {len(domains)} compliance domain(s) apply to "
+        f"{', '.join(t.replace('_', ' ') for t in scope.topics)}; sources are current as of {pack.as_of}."
+    )
+    legislation = tuple(
+        Legislation(
+            name=leg.name, identifier=leg.identifier, date_enacted=leg.date_enacted,
+            summary=leg.summary, url=leg.url, source_id=leg.source_id,
+        )
+        for leg in _legislation(pack, scope)
+    )
+    primary, secondary = _key_quote_sources(findings, requirements, by_id, texts)
+    return RegulatoryAnalysis(
+        jurisdiction=scope.jurisdiction,
+        topics=scope.topics,
+        status=("Baseline only — " + status) if baseline and not status.startswith("Baseline") else status,
+        confidence_level=confidence,  # type: ignore[arg-type]
+        executive_summary=" ".join(summary_parts),
+        detailed_analysis=_claims(findings, "analysis"),
+        key_regulatory_pillars=_claims(findings, "pillar"),
+        landmark_legislation=legislation,
+        primary_sources=primary,
+        secondary_sources=secondary,
+        important_considerations=_claims(findings, "consideration"),
+        remaining_uncertainties=tuple(f.text for f in findings if f.section == "uncertainty"),
+        grounding_urls=tuple(dict.fromkeys(s.url for s in sources if s.url)),
+        notes_and_comments=(
+            f"Answered from the embedded knowledge pack {pack.code} v{pack.version} (as of {pack.as_of})"
+            + (f", limited to the {scope.regime_hint} regime" if regime_filter(pack, scope) else "")
+            + ". No web search was performed; facts newer than the pack's as-of date are not reflected."
+        ),
+        baseline_only=baseline,
+    )
+
+
+def _key_quote_sources(
+    findings: Sequence[Finding],
+    requirements: Sequence[Requirement],
+    by_id: Mapping[str, Source],
+    texts: Mapping[str, str],
+) -> tuple[tuple[KeyQuoteSource, ...], tuple[KeyQuoteSource, ...]]:
+    first_quote: dict[str, str] = {}
+    for item in [*findings, *requirements]:
+        for c in item.citations:
+            if c.quote and c.source_id not in first_quote:
+                first_quote[c.source_id] = c.quote
+    primary: list[KeyQuoteSource] = []
+    secondary: list[KeyQuoteSource] = []
+    for sid, quote in first_quote.items():
+        s = by_id.get(sid)
+        if s is None:
+            continue
+        kq = KeyQuoteSource(
+            source_id=sid, title=s.title, url=s.url, legal_id=s.legal_id, date=s.date,
+            source_type=s.tier, key_quote=quote, verified=quote_in(quote, texts.get(sid, "")),
+        )
+        (primary if s.tier in ("law", "regulator", "official") else secondary).append(kq)
+    return tuple(primary), tuple(secondary)
+
+
+def quote_in(quote: str, text: str) -> bool:
+    norm = lambda s: " ".join(s.lower().split())  # noqa: E731
+    return bool(quote) and norm(quote) in norm(text)

@@ -1,0 +1,229 @@
+"""The run report: one pydantic document (JSON) and its Markdown rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agent.domains import PROFILES
+from agent.models import (
+    Citation,
+    Claim,
+    KeyQuoteSource,
+    RunInfo,
+    RunReport,
+    Source,
+    StepRecord,
+)
+
+_ICON = {"met": "✅", "partial": "⚠️", "not_met": "❌", "insufficient_evidence": "❔"}
+COVERAGE_NOTE = (
+    "Coverage is decided per requirement element: an element counts as evidenced only when one sentence of a "
+    "policy contains every required concept together (e.g. a licence *and* a regulator or virtual-asset context), "
+    "no excluded context (e.g. 'software licence', 'line manager'), and no negation just before the match "
+    "('not', 'without', 'never'). All elements evidenced: met; some: partial; none: not_met; no readable "
+    "policy: insufficient_evidence. A domain's status rolls up from its requirements."
+)
+
+
+def build_report(state: Mapping[str, Any], finished_at: str, report_files: Sequence[str]) -> RunReport:
+    steps: list[StepRecord] = list(state.get("steps", []))
+    run = RunInfo(
+        id=state["run_id"], query=state["query"], scope=state["scope"], started_at=state["started_at"],
+        finished_at=finished_at, pack=state["pack"], pack_version=state["pack_version"],
+        pack_as_of=state["pack_as_of"], baseline_only=state["baseline"], policies=state["policy_input"],
+        output_dir=state["out_dir"], report_files=tuple(report_files), steps=tuple(steps),
+        warnings=tuple(state.get("warnings", [])),
+    )
+    order = {r.id: i for i, r in enumerate(state["requirements"])}
+    return RunReport(
+        analysis=state["analysis"],
+        requirements=tuple(state["requirements"]),
+        assessments=tuple(sorted(state.get("assessments", []), key=lambda a: order.get(a.requirement_id, 0))),
+        compliance_status=dict(state.get("compliance_status", {})),
+        gaps=tuple(state.get("gaps", [])),
+        drafts=tuple(state.get("outputs", [])),
+        sources=tuple(state["sources"]),
+        run=run,
+    )
+
+
+def write_report(state: Mapping[str, Any], finished_at: str) -> tuple[RunReport, list[str]]:
+    """Write report.md and report.json under <out>/reports/<run id>/ through the safe writer."""
+    from tools.writer import SafeWriter
+
+    base = f"reports/{state['run_id']}"
+    files = [f"{base}/report.md", f"{base}/report.json"]
+    report = build_report(state, finished_at, files)
+    with SafeWriter(state["out_dir"]) as writer:
+        writer.write(files[0], render_markdown(report))
+        writer.write(files[1], to_json(report))
+    return report, files
+
+
+def to_json(report: RunReport) -> str:
+    return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- Markdown ---------------------------------------------------------------------
+
+
+def _refs(cites: Sequence[Citation], number: Mapping[str, int]) -> str:
+    ids = sorted({number[c.source_id] for c in cites if c.source_id in number})
+    return " " + "".join(f"[{n}]" for n in ids) if ids else " [unsourced]"
+
+
+def _claims(claims: Sequence[Claim], number: Mapping[str, int]) -> list[str]:
+    return [f"- {c.text}{_refs(c.citations, number)}" for c in claims]
+
+
+def _quote_sources(items: Sequence[KeyQuoteSource], number: Mapping[str, int]) -> list[str]:
+    out = []
+    for s in items:
+        mark = "verified in source text" if s.verified else "awaiting verification"
+        where = s.url or s.legal_id or ""
+        out.append(f"- [{number.get(s.source_id, '?')}] **{s.title}** ({s.source_type}{', ' + str(s.date) if s.date else ''}) {where}")
+        out.append(f"  > \"{s.key_quote}\" — *{mark}*")
+    return out
+
+
+def render_markdown(r: RunReport) -> str:
+    number = {s.id: i for i, s in enumerate(r.sources, start=1)}
+    a, run = r.analysis, r.run
+    out: list[str] = []
+    w = out.extend
+
+    w([
+        "# Regulatory Analysis Report", "",
+        f"Generated: {run.finished_at}  ",
+        f"Run: `{run.id}` · Query: \"{run.query}\" · Scope: {', '.join(run.scope.topics)} — {run.scope.jurisdiction_name}"
+        + (f" ({run.scope.regime_hint})" if run.scope.regime_hint else "") + "  ",
+        f"Engines: {_engines(run.steps)} · Knowledge pack {run.pack} v{run.pack_version}, as of {run.pack_as_of}", "",
+    ])
+    if a.baseline_only:
+        w(["> **Baseline only.** No local law for this jurisdiction is held; requirements below come from "
+           "international standards and are not statements of local law.", ""])
+    w([
+        f"**Status:** {a.status}  ", f"**Confidence:** {a.confidence_level}", "",
+        "## Executive Summary", "", a.executive_summary, "",
+        "## Detailed Analysis", "", *(_claims(a.detailed_analysis, number) or ["- No detailed findings held for this scope."]), "",
+        "## Key Regulatory Pillars", "", *(_claims(a.key_regulatory_pillars, number) or ["- None held."]), "",
+        "## Landmark Legislation", "",
+        "| Name | Identifier | Enacted | Summary | Source |", "| --- | --- | --- | --- | --- |",
+        *[f"| {leg.name} | {leg.identifier or '—'} | {leg.date_enacted or '—'} | {leg.summary} | [{number.get(leg.source_id, '?')}] |"
+          for leg in a.landmark_legislation],
+        "",
+        "## Primary Sources (key quotes)", "", *(_quote_sources(a.primary_sources, number) or ["- None quoted."]), "",
+        "## Secondary Sources (key quotes)", "", *(_quote_sources(a.secondary_sources, number) or ["- None quoted."]), "",
+        "## Important Considerations", "", *(_claims(a.important_considerations, number) or ["- None held."]), "",
+        "## Remaining Uncertainties", "", *([f"- {u}" for u in a.remaining_uncertainties] or ["- None recorded."]), "",
+        "## Awaiting Verification", "",
+        *([f"- {q}" for q in a.awaiting_verification] or ["- Every quote in this report was found in its source's stored text."]), "",
+        "## Notes", "", a.notes_and_comments, "",
+    ])
+
+    w(_gap_section(r, number))
+    w(_policy_update_section(r))
+    w(["# Sources", "", "| # | Id | Tier | Title | Publisher | Location | Date | As of |", "| --- | --- | --- | --- | --- | --- | --- | --- |"])
+    w([_source_row(s, number[s.id]) for s in r.sources])
+    w(["", *_methodology(r)])
+    return "\n".join(out) + "\n"
+
+
+def _gap_section(r: RunReport, number: Mapping[str, int]) -> list[str]:
+    by_req = {a.requirement_id: a for a in r.assessments}
+    req = {q.id: q for q in r.requirements}
+    crit = [g for g in r.gaps if g.priority == "critical"]
+    out = ["# Gap Analysis Report", "", "## Executive Summary", ""]
+    if r.run.policies.folder is None:
+        out.append("No policy folder was supplied, so no requirement could be shown to be met; every domain below is a drafting target.")
+    else:
+        met = sum(1 for a in r.assessments if a.status == "met")
+        out.append(
+            f"{len(r.run.policies.documents)} policy document(s) were assessed against {len(r.requirements)} requirement(s): "
+            f"{met} met, {sum(1 for a in r.assessments if a.status == 'partial')} partial, "
+            f"{sum(1 for a in r.assessments if a.status == 'not_met')} not met, "
+            f"{sum(1 for a in r.assessments if a.status == 'insufficient_evidence')} with insufficient evidence. "
+            f"{len(r.gaps)} gap(s) found, {len(crit)} critical."
+        )
+    out.append("")
+    for prio in ("critical", "high", "medium", "low"):
+        group = [g for g in r.gaps if g.priority == prio]
+        if not group:
+            continue
+        out += [f"## {prio.capitalize()} Priority Gaps", ""]
+        for g in group:
+            out += [
+                f"### {g.id}: {PROFILES[g.domain].label} ({g.category})", "",
+                f"**Requirement:** {g.requirement}", "",
+                f"**Current Status:** {g.current_status}", "",
+                f"**Gap:** {g.gap}", "",
+                f"**Impact:** {g.impact}", "",
+                f"**Recommendation:** {g.recommendation}", "",
+                f"**Requirement ids:** {', '.join(g.requirement_ids)} · **Sources:**{_refs(g.citations, number)}", "",
+            ]
+    out += ["## Compliance Status", ""]
+    out += [f"{_ICON[s]} **{d}**: {s}" + "  " for d, s in r.compliance_status.items()]
+    out += ["", "## Requirement Assessments", "", "| Requirement | Domain | Priority | Status | Evidence | Missing |", "| --- | --- | --- | --- | --- | --- |"]
+    for q in r.requirements:
+        a = by_req.get(q.id)
+        if a is None:
+            continue
+        ev = "<br>".join(f"{e.file} L{e.line_start}-{e.line_end}: “{e.quote}”" for e in a.evidence) or "—"
+        out.append(f"| {q.id} {q.title}{' *(baseline)*' if q.baseline else ''} | {q.domain} | {q.priority} | {_ICON[a.status]} {a.status} | {ev} | {'; '.join(a.missing) or '—'} |")
+    out.append("")
+    return out
+
+
+def _policy_update_section(r: RunReport) -> list[str]:
+    out = ["# Policy Update Summary", "", "## Overview", "",
+           "Proposed policy documents that close the gaps above, written to the output folder.", ""]
+    gaps = {g.id: g for g in r.gaps}
+    for title, kind in (("New Policies Required", "new"), ("Modified Policies", "modifies_existing")):
+        items = [d for d in r.drafts if d.kind == kind and d.category != "Summary"]
+        out += [f"## {title}", ""]
+        if not items:
+            out += ["- None.", ""]
+            continue
+        for d in items:
+            g = gaps.get(d.gap_ids[0])
+            out += [f"### {', '.join(d.gap_ids)} — {d.title}", f"**Category:** {d.category}  "]
+            if g:
+                out += [f"**Current Policy:** {g.current_status}  ", f"**Proposed Change:** {g.recommendation}"]
+            out.append("")
+    out += ["## Policy Implementation", "", f"Output folder: `{r.run.output_dir}`", "",
+            "| File | Gaps | Action |", "| --- | --- | --- |"]
+    for d in r.drafts:
+        action = {"written": "written", "unchanged": "unchanged (identical content already present)",
+                  "kept_human_edit": f"kept your edited file; new version written to `{d.written_as}`"}[d.action]
+        out.append(f"| `{d.path}` | {', '.join(d.gap_ids)} | {action} |")
+    if not r.drafts:
+        out.append("| — | — | nothing to write: no gaps |")
+    out.append("")
+    return out
+
+
+def _source_row(s: Source, n: int) -> str:
+    where = s.url or s.legal_id or "—"
+    return f"| {n} | {s.id} | {s.tier} | {s.title} | {s.publisher} | {where} | {s.date or '—'} | {s.as_of or '—'} |"
+
+
+def _engines(steps: Sequence[StepRecord]) -> str:
+    engines = sorted({s.engine for s in steps})
+    return " + ".join(engines) if engines else "embedded"
+
+
+def _methodology(r: RunReport) -> list[str]:
+    run = r.run
+    out = ["# Methodology and Limitations", "", "## Steps", "",
+           "| Step | Engine | Status | Duration (s) | Tokens in | Tokens out | Detail |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
+    out += [f"| {s.step} | {s.engine} | {s.status} | {s.duration_s:.3f} | {s.tokens_in} | {s.tokens_out} | {s.detail} |" for s in run.steps]
+    out += ["", "## How coverage was decided", "", COVERAGE_NOTE, "", "## What was limited", ""]
+    out += [f"- {w}" for w in run.warnings] or ["- Nothing: every step ran on its intended engine."]
+    out += ["", "## Limitations", "",
+            f"- Regulatory content is current as of {run.pack_as_of} (knowledge pack {run.pack} v{run.pack_version}); later changes are not reflected.",
+            "- Coverage rules look for what a policy states, not whether the Company follows it in practice.",
+            "- Drafts are starting points for review by a qualified compliance officer, not legal advice.", ""]
+    return out

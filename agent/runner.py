@@ -1,0 +1,53 @@
+"""Run the pipeline for one query: the seam between the CLI (or chat) and the graph."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+from agent.models import RunReport, Scope
+from agent.progress import Progress
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def run_pipeline(
+    scope: Scope,
+    *,
+    policies: Path | None,
+    out_dir: Path,
+    db_path: Path,
+    progress: Progress,
+    run_id: str | None = None,
+) -> RunReport:
+    """Execute the graph with a SQLite checkpointer; returns the run's report."""
+    from graphs.pipeline import RECURSION_LIMIT, build, open_checkpointer
+
+    run_id = run_id or new_run_id()
+    progress.start(
+        run_id,
+        f"{', '.join(scope.topics)} — {scope.jurisdiction_name}" + (f" ({scope.regime_hint})" if scope.regime_hint else ""),
+        "embedded engine (knowledge pack, deterministic rules)",
+    )
+    saver = open_checkpointer(db_path)
+    try:
+        graph = build(checkpointer=saver)
+        config = {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT}
+        inputs = {
+            "run_id": run_id,
+            "query": scope.query,
+            "scope": scope,
+            "policies_dir": str(policies) if policies else None,
+            "out_dir": str(out_dir),
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        for update in graph.stream(inputs, config, stream_mode="updates"):
+            for node_update in update.values():
+                for record in (node_update or {}).get("steps", []):
+                    progress.step(record)
+        return graph.get_state(config).values["report"]
+    finally:
+        saver.conn.close()

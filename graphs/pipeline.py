@@ -1,0 +1,88 @@
+"""The research → analysis → gaps → drafts graph (DESIGN §2)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+from agent import models
+from graphs import nodes
+from graphs.state import PipelineState
+
+STEPS = ("scope", "research", "analyze", "verify", "read_policies", "assess", "gaps", "draft", "write_outputs", "report")
+RECURSION_LIMIT = 64
+
+
+def route_assess(state: PipelineState) -> list[Send] | str:
+    """Fan out one assessment task per compliance domain."""
+    by_domain: dict[str, list[str]] = {}
+    for r in state["requirements"]:
+        by_domain.setdefault(r.domain, []).append(r.id)
+    if not by_domain:
+        return "gaps"
+    return [
+        Send("assess", {
+            "domain": d, "requirement_ids": ids, "policies_dir": state.get("policies_dir"),
+            "policy_digest": state.get("policy_digest", ""), "jurisdiction": state["scope"].jurisdiction,
+            "topics": state["scope"].topics,
+        })
+        for d, ids in by_domain.items()
+    ]
+
+
+def route_draft(state: PipelineState) -> list[Send] | str:
+    """Fan out one drafting task per gap."""
+    if not state.get("gaps"):
+        return "write_outputs"
+    return [Send("draft", {"gap": g, "state": state}) for g in state["gaps"]]
+
+
+def build(checkpointer=None):
+    g = StateGraph(PipelineState)
+    g.add_node("scope", nodes.scope_node)
+    g.add_node("research", nodes.research_node)
+    g.add_node("analyze", nodes.analyze_node)
+    g.add_node("verify", nodes.verify_node)
+    g.add_node("read_policies", nodes.read_policies_node)
+    g.add_node("assess", nodes.assess_node)
+    g.add_node("gaps", nodes.gaps_node)
+    g.add_node("draft", nodes.draft_node)
+    g.add_node("write_outputs", nodes.write_node)
+    g.add_node("report", nodes.report_node)
+    g.add_edge(START, "scope")
+    g.add_edge("scope", "research")
+    g.add_edge("research", "analyze")
+    g.add_edge("analyze", "verify")
+    g.add_edge("verify", "read_policies")
+    g.add_conditional_edges("read_policies", route_assess, ["assess", "gaps"])
+    g.add_edge("assess", "gaps")
+    g.add_conditional_edges("gaps", route_draft, ["draft", "write_outputs"])
+    g.add_edge("draft", "write_outputs")
+    g.add_edge("write_outputs", "report")
+    g.add_edge("report", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+def serializer() -> JsonPlusSerializer:
+    """Only the project's own models may be revived from a checkpoint."""
+    allowed = [
+        getattr(models, name)
+        for name in dir(models)
+        if isinstance(getattr(models, name), type) and issubclass(getattr(models, name), models.BaseModel)
+        and getattr(models, name).__module__ == models.__name__
+    ]
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
+
+
+def open_checkpointer(db_path: str | Path) -> SqliteSaver:
+    path = Path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    saver = SqliteSaver(conn, serde=serializer())
+    saver.setup()
+    return saver

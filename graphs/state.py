@@ -1,0 +1,87 @@
+"""Typed state of the pipeline graph and its reducers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable
+from typing import Annotated, Any, TypedDict
+
+from agent.models import (
+    Assessment,
+    DraftOutput,
+    Finding,
+    Gap,
+    PolicyDraft,
+    PolicyInput,
+    RegulatoryAnalysis,
+    Requirement,
+    RunReport,
+    Scope,
+    Source,
+    StepRecord,
+)
+
+
+def merge_by(key: str) -> Callable[[list[Any] | None, list[Any] | None], list[Any]]:
+    """Reducer: items replace earlier ones with the same key; ``None`` clears (a step re-run)."""
+
+    def merge(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
+        if new is None:
+            return []
+        merged = {getattr(x, key): x for x in old or ()}
+        merged.update({getattr(x, key): x for x in new})
+        return list(merged.values())
+
+    return merge
+
+
+def add_unique(old: list[str] | None, new: list[str] | None) -> list[str]:
+    return list(dict.fromkeys([*(old or ()), *(new or ())]))
+
+
+class PipelineState(TypedDict, total=False):
+    # inputs
+    run_id: str
+    query: str
+    scope: Scope
+    policies_dir: str | None
+    out_dir: str
+    started_at: str
+    # research and analysis
+    pack: str
+    pack_version: str
+    pack_as_of: dt.date
+    baseline: bool
+    regimes: dict[str, str]
+    sources: Annotated[list[Source], merge_by("id")]
+    findings: list[Finding]
+    requirements: list[Requirement]
+    elements: dict[str, tuple[str, ...]]
+    analysis: RegulatoryAnalysis
+    # policies, assessment, gaps, drafts
+    policy_input: PolicyInput
+    policy_digest: str
+    assessments: Annotated[list[Assessment], merge_by("requirement_id")]
+    compliance_status: dict[str, str]
+    gaps: list[Gap]
+    drafts: Annotated[list[PolicyDraft], merge_by("file_name")]
+    outputs: list[DraftOutput]
+    report: RunReport
+    # run record
+    steps: Annotated[list[StepRecord], operator.add]
+    warnings: Annotated[list[str], add_unique]
+
+
+class AssessTask(TypedDict):
+    domain: str
+    requirement_ids: list[str]
+    policies_dir: str | None
+    policy_digest: str
+    jurisdiction: str
+    topics: tuple[str, ...]
+
+
+class DraftTask(TypedDict):
+    gap: Gap
+    state: PipelineState
