@@ -59,7 +59,7 @@ def run(
     try:
         scope = parse_scope(query)
     except ScopeError as exc:
-        msg = exc.message + (("\n  Try: " + "; ".join(exc.suggestions)) if exc.suggestions else "")
+        msg = exc.message + "".join(f"\n  - {s}" for s in exc.suggestions)
         _fail(msg, EXIT_BAD_INPUT)
     if policies is not None and not policies.is_dir():
         _fail(f"policy folder {str(policies)!r} does not exist or is not a folder.", EXIT_BAD_INPUT)
@@ -91,6 +91,14 @@ def run(
         sys.stdout.write(to_json(report))
         return
     _print_summary(report)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the `agent run --json` document."""
+    from importlib import resources
+
+    sys.stdout.write(resources.files("agent").joinpath("schemas", "report.schema.json").read_text(encoding="utf-8"))
 
 
 def _inside(child: Path, parent: Path) -> bool:

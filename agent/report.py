@@ -227,3 +227,15 @@ def _methodology(r: RunReport) -> list[str]:
             "- Coverage rules look for what a policy states, not whether the Company follows it in practice.",
             "- Drafts are starting points for review by a qualified compliance officer, not legal advice.", ""]
     return out
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the `--json` document (committed as agent/schemas/report.schema.json)."""
+    schema = RunReport.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Compliance agent run report"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
