@@ -74,7 +74,7 @@ MACROS: dict[str, str] = {
     "record": r"(?:records?\b|record[- ]keeping|retain\w*|retention|archiv\w*|kept for|stored for)",
     "years": r"(?:\d+|five|six|seven|ten) (?:\(\d+\) )?years?",
     "governance": r"(?:board of directors|board\b|senior management|directors?\b|governing body|management body)",
-    "fit_proper": r"(?:fit and proper|fitness and propriety|integrity|competen\w*|background checks?|good repute|reputation)",
+    "fit_proper": r"(?:fit and proper|fitness and propriety|integrity|competence|competency|competencies|background checks?|good repute|reputation)",
     "compliance_officer": r"(?:compliance officer|\bmlro\b|money laundering reporting officer|head of compliance|chief compliance officer|\bcco\b)",
     "capital": r"(?:capital\b|own funds|financial resources|net assets|regulatory capital|capital adequacy)",
     "redeem": r"(?:redeem\w*|redemption\w*|buy[- ]?back|convert\w* (?:back )?(?:in)?to fiat|repay\w*)",
@@ -94,8 +94,8 @@ _MACRO_RE = re.compile(r"\{([a-z_]+)\}")
 
 
 def expand(pattern: str) -> str:
-    """Replace ``{macro}`` with its alternation; unknown names raise KeyError."""
-    return _MACRO_RE.sub(lambda m: MACROS[m.group(1)], pattern)
+    """Replace ``{macro}`` with its alternation (anchored at a word start); unknown names raise KeyError."""
+    return _MACRO_RE.sub(lambda m: r"\b" + MACROS[m.group(1)], pattern)
 
 
 @lru_cache(maxsize=4096)
