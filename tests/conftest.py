@@ -1,0 +1,28 @@
+"""Shared fixtures: every test runs in its own working directory and run database."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "policies"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENT_STATE_DIR", str(tmp_path / ".agent"))
+    monkeypatch.delenv("AGENT_OUT_DIR", raising=False)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def agent_exe() -> str:
+    exe = shutil.which("agent") or str(Path(sys.executable).with_name("agent"))
+    assert Path(exe).exists(), "the agent console script is not installed (pip install -e .)"
+    return exe
