@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -13,20 +13,6 @@ Status = Literal["met", "partial", "not_met", "insufficient_evidence"]
 Engine = Literal["embedded", "live"]
 StepStatus = Literal["completed", "degraded", "skipped", "failed"]
 
-DOMAINS: tuple[str, ...] = (
-    "licensing_and_authorization",
-    "reserve_requirements",
-    "aml_ctf_compliance",
-    "consumer_protection",
-    "cybersecurity",
-    "reporting_transparency",
-    "cross_border_compliance",
-    "custody_and_client_assets",
-    "governance_and_fit_proper",
-    "market_conduct",
-    "data_protection",
-    "tax",
-)
 Domain = Literal[
     "licensing_and_authorization",
     "reserve_requirements",
@@ -41,19 +27,8 @@ Domain = Literal[
     "data_protection",
     "tax",
 ]
+DOMAINS: tuple[str, ...] = get_args(Domain)
 
-TOPICS: tuple[str, ...] = (
-    "stablecoin",
-    "exchange",
-    "custody",
-    "licensing",
-    "regulatory_status",
-    "retail_trading",
-    "aml_ctf",
-    "mining",
-    "tax",
-    "payments",
-)
 Topic = Literal[
     "stablecoin",
     "exchange",
@@ -66,6 +41,7 @@ Topic = Literal[
     "tax",
     "payments",
 ]
+TOPICS: tuple[str, ...] = get_args(Topic)
 
 
 class Frozen(BaseModel):
