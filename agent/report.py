@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,9 +57,10 @@ def write_report(state: Mapping[str, Any], finished_at: str) -> tuple[RunReport,
     base = f"reports/{state['run_id']}"
     files = [f"{base}/report.md", f"{base}/report.json"]
     report = build_report(state, finished_at, files)
-    with SafeWriter(state["out_dir"]) as writer:
-        writer.write(files[0], render_markdown(report))
-        writer.write(files[1], to_json(report))
+    # A run's report folder keeps its own manifest, so the drafts' manifest only changes with the drafts.
+    with SafeWriter(Path(state["out_dir"]) / base) as writer:
+        writer.write("report.md", render_markdown(report))
+        writer.write("report.json", to_json(report))
     return report, files
 
 
