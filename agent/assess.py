@@ -25,6 +25,7 @@ _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:but|however|although|whereas|unless)\b
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'“‘\[])")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|[a-z][.)]|\|)\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
+_CONTROL_HEADER = re.compile(r"\b(version|revision|author|change|changes|date|approved by|editor)\b")
 MAX_QUOTE = 320
 
 
@@ -78,8 +79,18 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
         offset += len(para) + 1
         buf.clear()
 
+    skip_table = False
+    prev_table = False
     for n, raw in enumerate(lines, start=1):
         line = raw.rstrip()
+        is_table = line.lstrip().startswith("|")
+        if is_table and not prev_table:
+            # A table headed "Version | Date | Author | Change" is document control, not policy.
+            skip_table = len(set(_CONTROL_HEADER.findall(line.lower()))) >= 2
+        prev_table = is_table
+        if is_table and skip_table:
+            flush()
+            continue
         if not line.strip() or set(line.strip()) <= set("-=|:_*# "):
             flush()
             continue
@@ -156,12 +167,14 @@ def assess_requirement(req: PackRequirement, docs: Sequence[Doc], caches: Sequen
             missing=tuple(e.name for e in req.elements),
             rationale="No readable policy document was available, so coverage could not be judged.",
         )
+    # Evidence comes preferably from the document that evidences most elements, so a reviewer
+    # is pointed at the policy that really covers the requirement, not a passing mention.
+    found_by_doc = [[find_element(d, el, c) for el in req.elements] for d, c in zip(docs, caches)]
+    ranked = sorted(range(len(docs)), key=lambda i: -sum(x is not None for x in found_by_doc[i]))
     evidence: list[Evidence] = []
     missing: list[str] = []
-    for element in req.elements:
-        found = next(
-            (s for d, c in zip(docs, caches) if (s := find_element(d, element, c)) is not None), None
-        )
+    for k, element in enumerate(req.elements):
+        found = next((found_by_doc[i][k] for i in ranked if found_by_doc[i][k] is not None), None)
         if found is None:
             missing.append(element.name)
         else:

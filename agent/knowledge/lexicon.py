@@ -46,7 +46,7 @@ MACROS: dict[str, str] = {
         r"distinct from (?:our|the firm'?s|the company'?s) own|bankruptcy[- ]remote|held (?:on|in) trust|"
         r"omnibus client (?:wallet|account))"
     ),
-    "reserve": r"(?:reserves?\b|reserve assets?|backing assets?|backed|collateral\w*|1\s*:\s*1|one[- ]to[- ]one|par value|fully[- ]backed)",
+    "reserve": r"(?:reserves?\b|reserve assets?|backing assets?|backed|collateral\w*|1\s*:\s*1|par value|fully[- ]backed)",
     "attest": (
         r"(?:attest\w*|independent(?:ly)? (?:audit\w*|assur\w*|verif\w*|review\w*)|external audit\w*|"
         r"(?:third[- ]party|independent) (?:accountant|auditor|assurance)|proof[- ]of[- ]reserves?|assurance report|audited)"
