@@ -31,12 +31,36 @@ _TOPIC_LABEL = {
 }
 
 
+_SENT = re.compile(r"(?<=[.;])\s+(?=[A-Z])")
+
+
 def statement(obligation: str) -> str:
-    """Turn a requirement's obligation into a policy commitment."""
-    text = obligation.strip().rstrip(".")
-    if _SUBJECT.match(text):
-        return f"{text}. The Company applies this requirement to itself in full."
-    return f"The Company shall {text[0].lower()}{text[1:]}."
+    """Turn a requirement's obligation into policy commitments ("The Company shall ...")."""
+    out = []
+    for sentence in _SENT.split(obligation.strip()):
+        text = sentence.strip().rstrip(".;")
+        if not text:
+            continue
+        if _SUBJECT.match(text):
+            out.append(f"{text}; the Company applies this to itself in full.")
+        elif re.match(r"(?i)^do not\b", text):
+            out.append(f"The Company shall not {text[7:]}.")
+        else:
+            out.append(f"The Company shall {text[0].lower()}{text[1:]}.")
+    return " ".join(out)
+
+
+_FREQUENCY = (
+    (re.compile(r"reconcil|monitor|screen|surveil|backing|balance", re.I), "Daily, and before each material movement"),
+    (re.compile(r"report|notif|fil(?:e|ing)|disclos|publish|statement", re.I), "Per event, within the deadline in the cited rule"),
+    (re.compile(r"risk assessment|review|audit|attest|test|training|update", re.I), "At least annually, and on material change"),
+    (re.compile(r"onboard|identif|verif|due diligence|kyc|approv|licen|regist|appoint", re.I), "Before the activity, relationship or appointment starts"),
+)
+
+
+def frequency(element: str) -> str:
+    """A sensible default control frequency, for the policy owner to confirm."""
+    return next((f for pat, f in _FREQUENCY if pat.search(element)), "As defined by the policy owner")
 
 
 def draft_for_gap(
@@ -131,7 +155,7 @@ def draft_for_gap(
             w(f"*Current coverage: {covered}. This section adds: {'; '.join(a.missing)}.*")
         w("")
         for el in elements.get(r.id, ()):
-            w(f"- The Company maintains and applies a documented control for **{el}**, as described in section 6.")
+            w(f"- {el[0].upper()}{el[1:]} (procedure 6.{n}).")
         w("")
 
     w("## 5. Roles and responsibilities")
@@ -144,14 +168,19 @@ def draft_for_gap(
 
     w("## 6. Procedures")
     w("")
+    w(f"Each control below is owned by the {profile.owner} unless stated otherwise. Frequencies are defaults to confirm;")
+    w("the operating steps (system, checklist, escalation) are recorded in the desk procedure named in the last column.")
+    w("")
     for n, r in enumerate(domain_reqs, start=1):
         els = list(elements.get(r.id, ())) or [r.title]
         w(f"### 6.{n} {r.title} [{r.id}]")
         w("")
+        w("| Control | Frequency | Evidence retained | Desk procedure |")
+        w("| --- | --- | --- | --- |")
         for m, el in enumerate(els, start=1):
-            w(f"{m}. **{el[0].upper()}{el[1:]}**: the {profile.owner} documents the operating procedure (who, when, with which system), "
-              f"the evidence it produces, and the escalation path when it fails; the procedure is approved by the Compliance Officer before use.")
-        w(f"{len(els) + 1}. Exceptions to this requirement need prior written approval of the Compliance Officer, are time-limited and are recorded in the exceptions log.")
+            w(f"| {el[0].upper()}{el[1:]} | {frequency(el)} | Record of each performance, reviewer sign-off | [DP-{gap.id}-{n}.{m}] |")
+        w("")
+        w("Failures of these controls are escalated to the Compliance Officer the same day. Exceptions need the Compliance Officer's prior written approval, are time-limited and are recorded in the exceptions log.")
         w("")
 
     w("## 7. Monitoring and testing")
