@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.knowledge.lexicon import compile_pattern
 from agent.knowledge.schema import CoverageElement, PackRequirement
@@ -47,6 +47,8 @@ class Doc:
     text: str
     sentences: tuple[Sentence, ...]
     starts: tuple[int, ...]
+    # pattern -> {sentence index: hit offsets}; shared by every requirement assessed on this document
+    hits: dict[str, dict[int, list[int]]] = field(default_factory=dict, compare=False, repr=False)
 
 
 def prepare(path: str, lines: Sequence[str]) -> Doc:
@@ -117,11 +119,11 @@ def _negated(sentence: str, match_start: int) -> bool:
     return bool(_NEGATION.search(" ".join(words)))
 
 
-def _group_hits(doc: Doc, patterns: tuple[str, ...], cache: dict[str, dict[int, list[int]]]) -> dict[int, list[int]]:
+def _group_hits(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[int]]:
     """Sentence index -> offsets (within the sentence) of hits of any pattern in the group."""
     merged: dict[int, list[int]] = {}
     for pat in patterns:
-        hits = cache.get(pat)
+        hits = doc.hits.get(pat)
         if hits is None:
             hits = {}
             for m in compile_pattern(pat).finditer(doc.text):
@@ -131,25 +133,25 @@ def _group_hits(doc: Doc, patterns: tuple[str, ...], cache: dict[str, dict[int, 
                 s = doc.sentences[i]
                 if m.end() <= s.end:
                     hits.setdefault(i, []).append(m.start() - s.start)
-            cache[pat] = hits
+            doc.hits[pat] = hits
         for i, offs in hits.items():
             merged.setdefault(i, []).extend(offs)
     return merged
 
 
-def find_element(doc: Doc, element: CoverageElement, cache: dict[str, dict[int, list[int]]]) -> Sentence | None:
+def find_element(doc: Doc, element: CoverageElement) -> Sentence | None:
     """First sentence of the document that evidences the element, if any."""
     candidates: set[int] | None = None
     groups = []
     for group in element.all_of:
-        hits = _group_hits(doc, group, cache)
+        hits = _group_hits(doc, group)
         if not hits:
             return None
         groups.append(hits)
         candidates = set(hits) if candidates is None else candidates & set(hits)
         if not candidates:
             return None
-    excluded = set(_group_hits(doc, element.exclude, cache)) if element.exclude else set()
+    excluded = set(_group_hits(doc, element.exclude)) if element.exclude else set()
     for i in sorted(candidates or ()):
         if i in excluded:
             continue
@@ -159,7 +161,7 @@ def find_element(doc: Doc, element: CoverageElement, cache: dict[str, dict[int, 
     return None
 
 
-def assess_requirement(req: PackRequirement, docs: Sequence[Doc], caches: Sequence[dict]) -> Assessment:
+def assess_requirement(req: PackRequirement, docs: Sequence[Doc]) -> Assessment:
     if not docs:
         return Assessment(
             requirement_id=req.id,
@@ -169,7 +171,7 @@ def assess_requirement(req: PackRequirement, docs: Sequence[Doc], caches: Sequen
         )
     # Evidence comes preferably from the document that evidences most elements, so a reviewer
     # is pointed at the policy that really covers the requirement, not a passing mention.
-    found_by_doc = [[find_element(d, el, c) for el in req.elements] for d, c in zip(docs, caches)]
+    found_by_doc = [[find_element(d, el) for el in req.elements] for d in docs]
     ranked = sorted(range(len(docs)), key=lambda i: -sum(x is not None for x in found_by_doc[i]))
     evidence: list[Evidence] = []
     missing: list[str] = []
@@ -198,8 +200,7 @@ def assess_requirement(req: PackRequirement, docs: Sequence[Doc], caches: Sequen
 
 
 def assess_all(reqs: Iterable[PackRequirement], docs: Sequence[Doc]) -> list[Assessment]:
-    caches: list[dict] = [{} for _ in docs]
-    return [assess_requirement(r, docs, caches) for r in reqs]
+    return [assess_requirement(r, docs) for r in reqs]
 
 
 def rollup(statuses: Iterable[Status]) -> Status:

@@ -93,6 +93,10 @@ def main() -> None:
             read_s, assess_s, nreq = assess_folder(folder)
             total = read_s + assess_s
             print(f"| {n} | {read_s:.3f} | {assess_s:.3f} | {total:.3f} | {1000 * total / n:.2f} | {nreq} |")
+        big = max(int(s) for s in args.sizes.split(","))
+        run_big = [AGENT, "run", "stablecoin KZ", "--policies", str(work / f"policies_{big}"), "--out", str(work / "out_big"), "--quiet"]
+        med, best = wall(run_big, 1, work, env)
+        print(f"\n| whole `agent run \"stablecoin KZ\"` on {big} generated files | {med:.3f} s |\n| --- | --- |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

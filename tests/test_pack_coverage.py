@@ -126,7 +126,7 @@ def all_evidence(doc: Doc, element: CoverageElement) -> list[Sentence]:
     rest = list(doc.sentences)
     while rest:
         sub = Doc(doc.path, doc.text, tuple(rest), tuple(s.start for s in rest))
-        hit = find_element(sub, element, {})
+        hit = find_element(sub, element)
         if hit is None:
             break
         found.append(hit)
@@ -167,7 +167,7 @@ def test_paraphrases_evidence_their_element(req: PackRequirement) -> None:
         for text in corpus.get(el.name, []):
             doc = prepare("paraphrase.md", [text])
             assert len(doc.sentences) == 1, f"{req.id} | {el.name}: paraphrase is not one sentence: {text!r}"
-            if find_element(doc, el, {}) is None:
+            if find_element(doc, el) is None:
                 failures.append(f"{req.id} | {el.name}\n    not evidenced by: {text!r}")
     assert not failures, "paraphrases that should count as evidence do not:\n" + "\n".join(failures)
 
@@ -185,10 +185,9 @@ def test_distractor_corpus_is_substantial() -> None:
 @pytest.mark.parametrize("name", sorted(p.name for p in DISTRACTORS.glob("*.md")))
 def test_no_element_matches_a_distractor(name: str) -> None:
     [doc] = [d for d in distractor_docs() if d.path == name]
-    cache: dict = {}
     hits = []
     for rid, el in elements():
-        s = find_element(doc, el, cache)
+        s = find_element(doc, el)
         if s is not None:
             hits.append(f"{rid} | {el.name}\n    {doc.path}:{s.line_start}: {s.text!r}")
     assert not hits, "distractor sentences wrongly counted as policy evidence:\n" + "\n".join(hits)
@@ -198,7 +197,7 @@ def test_no_element_matches_a_distractor(name: str) -> None:
 def test_known_false_positives_stay_fixed(rid: str, name: str, text: str) -> None:
     [el] = [e for r in requirements() if r.id == rid for e in r.elements if e.name == name]
     doc = prepare("sentence.md", [text])
-    assert find_element(doc, el, {}) is None, f"{rid} | {name}\n    must not be evidenced by: {text!r}"
+    assert find_element(doc, el) is None, f"{rid} | {name}\n    must not be evidenced by: {text!r}"
 
 
 # --------------------------------------------------------------------------- (c) example traps
@@ -210,7 +209,7 @@ def test_example_trap_sentences_evidence_only_what_they_say(trap: str) -> None:
     assert len(located) == 1, f"trap sentence not found exactly once in {EXAMPLES}: {trap!r}"
     doc, sentence = located[0]
     sub = only(doc, sentence)
-    evidenced = {(rid, el.name) for rid, el in elements() if find_element(sub, el, {}) is not None}
+    evidenced = {(rid, el.name) for rid, el in elements() if find_element(sub, el) is not None}
     unexpected = sorted(evidenced - TRAPS[trap])
     missing = sorted(TRAPS[trap] - evidenced)
     assert not unexpected, (
