@@ -50,18 +50,22 @@ def build_report(state: Mapping[str, Any], finished_at: str, report_files: Seque
     )
 
 
-def write_report(state: Mapping[str, Any], finished_at: str) -> tuple[RunReport, list[str]]:
+def report_files(run_id: str) -> list[str]:
+    """Report paths, relative to the output folder."""
+    return [f"reports/{run_id}/report.md", f"reports/{run_id}/report.json"]
+
+
+def write_report(state: Mapping[str, Any], finished_at: str) -> RunReport:
     """Write report.md and report.json under <out>/reports/<run id>/ through the safe writer."""
     from tools.writer import SafeWriter
 
-    base = f"reports/{state['run_id']}"
-    files = [f"{base}/report.md", f"{base}/report.json"]
+    files = report_files(state["run_id"])
     report = build_report(state, finished_at, files)
     # A run's report folder keeps its own manifest, so the drafts' manifest only changes with the drafts.
-    with SafeWriter(Path(state["out_dir"]) / base) as writer:
+    with SafeWriter(Path(state["out_dir"]) / "reports" / state["run_id"]) as writer:
         writer.write("report.md", render_markdown(report))
         writer.write("report.json", to_json(report))
-    return report, files
+    return report
 
 
 def to_json(report: RunReport) -> str:

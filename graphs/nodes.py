@@ -34,7 +34,7 @@ def step(name: str) -> Callable[[Callable[..., Update]], Callable[..., Update]]:
                 step=name, engine=engine, status=status,
                 duration_s=round(time.perf_counter() - t0, 4), detail=detail,
             )
-            update["steps"] = [record]
+            update.setdefault("steps", [record])
             return update
 
         return run
@@ -250,6 +250,13 @@ def write_node(state: PipelineState) -> Update:
 
 @step("report")
 def report_node(state: PipelineState) -> Update:
+    """Write the report; it records its own step so the report lists every step, itself included."""
+    t0 = time.perf_counter()
     finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    report, files = reporting.write_report(state, finished)
-    return {"report": report, "_detail": ", ".join(files)}
+    files = reporting.report_files(state["run_id"])
+    record = StepRecord(
+        step="report", engine="embedded", status="completed",
+        duration_s=round(time.perf_counter() - t0, 4), detail=", ".join(files),
+    )
+    report = reporting.write_report({**state, "steps": [*state.get("steps", []), record]}, finished)
+    return {"report": report, "steps": [record]}

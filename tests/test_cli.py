@@ -80,7 +80,7 @@ def test_json_document_is_internally_consistent(json_run) -> None:
     for r in doc["requirements"]:
         assert r["citations"] and {c["source_id"] for c in r["citations"]} <= source_ids
     steps = [s["step"] for s in doc["run"]["steps"]]
-    for name in ("scope", "research", "analyze", "verify", "read_policies", "assess", "gaps", "draft", "write_outputs"):
+    for name in ("scope", "research", "analyze", "verify", "read_policies", "assess", "gaps", "draft", "write_outputs", "report"):
         assert name in steps
     assert all(s["engine"] == "embedded" for s in doc["run"]["steps"])
     out = work / "out"
