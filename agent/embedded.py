@@ -143,11 +143,7 @@ def analyze(
         f"{', '.join(t.replace('_', ' ') for t in scope.topics)}; sources are current as of {pack.as_of}."
     )
     legislation = tuple(
-        Legislation(
-            name=leg.name, identifier=leg.identifier, date_enacted=leg.date_enacted,
-            summary=leg.summary, url=leg.url, source_id=leg.source_id,
-        )
-        for leg in _legislation(pack, scope)
+        Legislation(**leg.model_dump(exclude={"id", "topics"})) for leg in _legislation(pack, scope)
     )
     primary, secondary = _key_quote_sources(findings, requirements, by_id, texts)
     return RegulatoryAnalysis(

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.models import Domain, Frozen, Priority, Tier, Topic
+from agent.models import Domain, Frozen, Legislation, Priority, Tier, Topic
 
 Section = Literal["status", "pillar", "analysis", "consideration", "uncertainty"]
 
@@ -79,14 +79,8 @@ class PackRequirement(Frozen):
     as_of: dt.date
 
 
-class PackLegislation(Frozen):
+class PackLegislation(Legislation):
     id: str
-    name: str
-    identifier: str | None = None
-    date_enacted: dt.date | None = None
-    summary: str
-    url: str | None = None
-    source_id: str
     topics: tuple[Topic, ...] = Field(min_length=1)
 
 
