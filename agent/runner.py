@@ -14,6 +14,12 @@ def new_run_id() -> str:
     return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
+def engine_line(ctx) -> str:  # noqa: ANN001
+    models = f"model {ctx.settings.model_for('analyst')}" if ctx.client else "no model (embedded analysis and drafting)"
+    search = "Tavily web search" if ctx.search else "no web search (knowledge pack)"
+    return f"{models}; {search}"
+
+
 def run_pipeline(
     scope: Scope,
     *,
@@ -22,15 +28,19 @@ def run_pipeline(
     db_path: Path,
     progress: Progress,
     run_id: str | None = None,
+    context=None,  # graphs.context.RunContext; None = from settings (keys in the environment)
 ) -> RunReport:
     """Execute the graph with a SQLite checkpointer; returns the run's report."""
+    from agent.settings import load_settings
+    from graphs.context import make_context
     from graphs.pipeline import RECURSION_LIMIT, build, open_checkpointer
 
     run_id = run_id or new_run_id()
+    ctx = context or make_context(load_settings())
     progress.start(
         run_id,
         f"{', '.join(scope.topics)} — {scope.jurisdiction_name}" + (f" ({scope.regime_hint})" if scope.regime_hint else ""),
-        "embedded engine (knowledge pack, deterministic rules)",
+        engine_line(ctx),
     )
     saver = open_checkpointer(db_path)
     try:
@@ -44,7 +54,7 @@ def run_pipeline(
             "out_dir": str(out_dir),
             "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        for update in graph.stream(inputs, config, stream_mode="updates"):
+        for update in graph.stream(inputs, config, stream_mode="updates", context=ctx):
             for node_update in update.values():
                 for record in (node_update or {}).get("steps", []):
                     progress.step(record)

@@ -1,22 +1,81 @@
-"""Settings from the environment and an optional .env file (see .env.example)."""
+"""Settings from the environment and an optional .env file (every one listed in .env.example).
+
+Secrets are SecretStr: they print as '**********' and are read only where a client is built.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["planner", "analyst", "drafter"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
+    # where things go
     out_dir: Path = Field(default=Path("policies_out"), validation_alias="AGENT_OUT_DIR")
     state_dir: Path = Field(default=Path(".agent"), validation_alias="AGENT_STATE_DIR")
+
+    # engine choice: auto = live where keys are set, embedded otherwise
+    engine: Literal["auto", "embedded", "live"] = Field(default="auto", validation_alias="AGENT_ENGINE")
+
+    # OpenAI or any OpenAI-compatible server
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    model: str = Field(default="gpt-4.1-mini", validation_alias="AGENT_MODEL")
+    model_planner: str | None = Field(default=None, validation_alias="AGENT_MODEL_PLANNER")
+    model_analyst: str | None = Field(default=None, validation_alias="AGENT_MODEL_ANALYST")
+    model_drafter: str | None = Field(default=None, validation_alias="AGENT_MODEL_DRAFTER")
+    structured_method: Literal["function_calling", "json_schema", "json_mode"] = Field(
+        default="function_calling", validation_alias="AGENT_STRUCTURED_METHOD"
+    )
+    model_timeout_s: float = Field(default=60.0, validation_alias="AGENT_MODEL_TIMEOUT")
+
+    # Tavily web search
+    tavily_api_key: SecretStr | None = Field(default=None, validation_alias="TAVILY_API_KEY")
+    tavily_base_url: str | None = Field(default=None, validation_alias="TAVILY_BASE_URL")
+
+    # budgets: the run stops spending when one is reached and reports what was done
+    max_searches: int = Field(default=8, ge=0, validation_alias="AGENT_MAX_SEARCHES")
+    max_fetches: int = Field(default=10, ge=0, validation_alias="AGENT_MAX_FETCHES")
+    max_tokens: int = Field(default=60_000, ge=0, validation_alias="AGENT_MAX_TOKENS")
+    max_seconds: float = Field(default=300.0, ge=0, validation_alias="AGENT_MAX_SECONDS")
+
+    # resilience
+    max_retries: int = Field(default=2, ge=0, validation_alias="AGENT_MAX_RETRIES")
+    retry_wait_budget_s: float = Field(default=20.0, ge=0, validation_alias="AGENT_RETRY_WAIT_BUDGET")
+    reasks: int = Field(default=1, ge=0, validation_alias="AGENT_REASKS")
+
+    # cost estimate (USD per million tokens); unset = not estimated
+    price_in_per_mtok: float | None = Field(default=None, validation_alias="AGENT_PRICE_IN_PER_MTOK")
+    price_out_per_mtok: float | None = Field(default=None, validation_alias="AGENT_PRICE_OUT_PER_MTOK")
+
+    # reproducible prompts (tests, cassettes): the date the agent believes it is
+    today: dt.date | None = Field(default=None, validation_alias="AGENT_TODAY")
 
     @property
     def db_path(self) -> Path:
         return self.state_dir / "runs.sqlite"
+
+    def model_for(self, role: Role) -> str:
+        return getattr(self, f"model_{role}") or self.model
+
+    @property
+    def has_openai(self) -> bool:
+        return self.engine != "embedded" and self.openai_api_key is not None
+
+    @property
+    def has_tavily(self) -> bool:
+        return self.engine != "embedded" and self.tavily_api_key is not None
+
+    def current_date(self) -> dt.date:
+        return self.today or dt.date.today()
 
 
 def load_settings() -> Settings:

@@ -10,29 +10,31 @@ from datetime import datetime, timezone
 from typing import Any
 
 from agent import assess as coverage
-from agent import drafting, embedded, gaps as gapmod, report as reporting
+from agent import drafting, embedded, live, gaps as gapmod, report as reporting
 from agent.knowledge import load
 from agent.knowledge.schema import PackRequirement
-from agent.models import Citation, DraftOutput, PolicyInput, StepRecord
-from graphs.state import AssessTask, DraftTask, PipelineState
+from agent.llm import ModelError
+from agent.models import Citation, DraftOutput, PolicyInput, Source, StepRecord
+from graphs.context import RunContext, embedded_context
+from graphs.state import AssessTask, DraftTask, FetchTask, PipelineState, SearchTask
 
 Update = dict[str, Any]
 
 
 def step(name: str) -> Callable[[Callable[..., Update]], Callable[..., Update]]:
-    """Time a node and append its StepRecord (engine and detail come from the node's update)."""
+    """Time a node and append its StepRecord (engine, status, tokens and detail come from its update)."""
 
     def wrap(fn: Callable[..., Update]) -> Callable[..., Update]:
         @functools.wraps(fn)
-        def run(state: Any) -> Update:
+        def run(state: Any, runtime: Any = None) -> Update:
+            ctx = getattr(runtime, "context", None) or embedded_context()
             t0 = time.perf_counter()
-            update = fn(state)
-            detail = update.pop("_detail", "")
-            engine = update.pop("_engine", "embedded")
-            status = update.pop("_status", "completed")
+            update = fn(state, ctx)
+            tokens_in, tokens_out = update.pop("_tokens", (0, 0))
             record = StepRecord(
-                step=name, engine=engine, status=status,
-                duration_s=round(time.perf_counter() - t0, 4), detail=detail,
+                step=name, engine=update.pop("_engine", "embedded"), status=update.pop("_status", "completed"),
+                duration_s=round(time.perf_counter() - t0, 4), tokens_in=tokens_in, tokens_out=tokens_out,
+                detail=update.pop("_detail", ""),
             )
             update.setdefault("steps", [record])
             return update
@@ -42,8 +44,17 @@ def step(name: str) -> Callable[[Callable[..., Update]], Callable[..., Update]]:
     return wrap
 
 
+def fallback(update: Update, err: Exception, what: str) -> Update:
+    """Mark a node as served by the embedded engine after a live failure, and say why."""
+    update["_status"] = "degraded"
+    update["_engine"] = "embedded"
+    update.setdefault("warnings", []).append(f"{what}: live engine failed ({err}); the embedded engine served this step.")
+    update["_detail"] = f"fallback: {err}; " + update.get("_detail", "")
+    return update
+
+
 @step("scope")
-def scope_node(state: PipelineState) -> Update:
+def scope_node(state: PipelineState, ctx: RunContext) -> Update:
     pack, baseline = embedded.select_pack(state["scope"])
     warnings = []
     if baseline:
@@ -59,28 +70,103 @@ def scope_node(state: PipelineState) -> Update:
 
 
 @step("research")
-def research_node(state: PipelineState) -> Update:
-    sources, findings, requirements, elements = embedded.research(state["scope"])
-    warnings = ["Web research not performed: the embedded knowledge pack served research (no live engine configured)."]
+def research_node(state: PipelineState, ctx: RunContext) -> Update:
+    """Pack research always; with a search key, also plan web queries for the search fan-out."""
+    scope = state["scope"]
+    sources, findings, requirements, elements = embedded.research(scope)
+    update: Update = {"sources": sources, "findings": findings, "requirements": requirements, "elements": elements,
+                      "queries": [], "warnings": []}
     if not requirements:
-        warnings.append("The knowledge pack holds no requirement for this scope: assessment is limited.")
-    return {
-        "sources": sources, "findings": findings, "requirements": requirements, "elements": elements,
-        "warnings": warnings,
-        "_detail": f"{len(sources)} sources, {len(findings)} findings, {len(requirements)} requirements",
-    }
+        update["warnings"].append("The knowledge pack holds no requirement for this scope: assessment is limited.")
+    detail = f"{len(sources)} pack sources, {len(findings)} findings, {len(requirements)} requirements"
+    if ctx.search is None:
+        update["warnings"].append("Web research not performed: no TAVILY_API_KEY; the knowledge pack was searched instead.")
+        return {**update, "_detail": detail}
+    n = min(ctx.settings.max_searches, 6)
+    if ctx.client is None:
+        update["queries"] = [q.model_dump() for q in live.template_plan(scope, n)]
+        return {**update, "_engine": "embedded", "_detail": f"{detail}; {n} templated web queries (no model to plan)"}
+    try:
+        queries, usage = live.plan(ctx.client, scope, ctx.today, n)
+    except ModelError as err:
+        update["queries"] = [q.model_dump() for q in live.template_plan(scope, n)]
+        return fallback({**update, "_detail": f"{detail}; templated web queries"}, err, "Research planning")
+    update["queries"] = [q.model_dump() for q in queries]
+    return {**update, "_engine": "live", "_tokens": (usage.tokens_in, usage.tokens_out),
+            "_detail": f"{detail}; {len(queries)} planned web queries"}
+
+
+@step("search")
+def search_node(task: SearchTask, ctx: RunContext) -> Update:
+    from tools.search import SearchError
+
+    q = task["query"]
+    try:
+        results = ctx.search(q["query"], include_domains=q.get("include_domains") or None, max_results=5)  # type: ignore[misc]
+    except SearchError as err:
+        return {"search_results": [], "_engine": "live", "_status": "degraded",
+                "warnings": [f"Web search \"{q['query']}\" failed ({err.kind}): {err}"], "_detail": f"failed: {err.kind}"}
+    if not results:
+        return {"search_results": [], "_engine": "live", "warnings": [f"Web search \"{q['query']}\" found nothing."],
+                "_detail": "0 results"}
+    return {"search_results": [r.model_dump() for r in results], "_engine": "live", "_detail": f"{len(results)} results: {q['query']}"}
+
+
+@step("fetch")
+def fetch_node(task: FetchTask, ctx: RunContext) -> Update:
+    from tools.fetch import FetchError
+
+    r = task["result"]
+    try:
+        page = ctx.fetch(r["url"])  # type: ignore[misc]
+        text, retrieved = page.text, page.retrieved_at[:10]
+        detail = f"fetched {r['url']}"
+    except FetchError as err:
+        # the search snippet is still a (weaker) source; the report says the page was not read
+        text, retrieved, detail = r.get("content") or "", ctx.today, f"snippet only ({err.kind}): {r['url']}"
+    sid = "web-" + hashlib.sha256(r["url"].encode()).hexdigest()[:10]
+    source = Source(
+        id=sid, title=r.get("title") or r["url"], url=r["url"], publisher=_host(r["url"]), tier=r["tier"],
+        retrieved_at=retrieved, content_hash=hashlib.sha256(text.encode()).hexdigest(), origin="web",
+    )
+    return {"sources": [source], "texts": {sid: text[:MAX_SOURCE_TEXT]}, "_engine": "live", "_detail": detail}
+
+
+MAX_SOURCE_TEXT = 20_000
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or url
 
 
 @step("analyze")
-def analyze_node(state: PipelineState) -> Update:
-    analysis = embedded.analyze(state["scope"], state["findings"], state["requirements"], state["sources"])
-    return {"analysis": analysis, "_detail": f"status {analysis.status}; confidence {analysis.confidence_level}"}
+def analyze_node(state: PipelineState, ctx: RunContext) -> Update:
+    scope = state["scope"]
+    update: Update = {}
+    web = [s for s in state["sources"] if s.origin == "web"]
+    if ctx.search is not None and not web:
+        update["warnings"] = ["Web research found no usable source: conclusions rest on the knowledge pack only."]
+    if ctx.client is not None and web:
+        texts = {**embedded.source_texts(scope.jurisdiction), **state.get("texts", {})}
+        try:
+            analysis, web_reqs, warnings, usage = live.analyze(ctx.client, scope, ctx.today, state["sources"], texts)
+        except ModelError as err:
+            update = fallback(update, err, "Analysis")
+        else:
+            return {"analysis": analysis, "requirements": [*state["requirements"], *web_reqs],
+                    "warnings": [*update.get("warnings", []), *warnings], "_engine": "live",
+                    "_tokens": (usage.tokens_in, usage.tokens_out),
+                    "_detail": f"status {analysis.status}; {len(web_reqs)} requirements from web sources"}
+    analysis = embedded.analyze(scope, state["findings"], state["requirements"], state["sources"])
+    return {**update, "analysis": analysis, "_detail": update.get("_detail", "") + f"status {analysis.status}; confidence {analysis.confidence_level}"}
 
 
 @step("verify")
-def verify_node(state: PipelineState) -> Update:
+def verify_node(state: PipelineState, ctx: RunContext) -> Update:
     """Mark each quote verified only if it appears in the stored text of its source."""
-    texts = embedded.source_texts(state["scope"].jurisdiction)
+    texts = {**embedded.source_texts(state["scope"].jurisdiction), **state.get("texts", {})}
     known = {s.id for s in state["sources"]}
     unverified: list[str] = []
 
@@ -151,7 +237,7 @@ def prepared_docs(policies_dir: str | None, digest: str) -> tuple[list[coverage.
 
 
 @step("read_policies")
-def read_policies_node(state: PipelineState) -> Update:
+def read_policies_node(state: PipelineState, ctx: RunContext) -> Update:
     folder_path = state.get("policies_dir")
     if not folder_path:
         return {
@@ -181,7 +267,7 @@ def pack_requirement(req_id: str, jurisdiction: str) -> PackRequirement | None:
 
 
 @step("assess")
-def assess_node(task: AssessTask) -> Update:
+def assess_node(task: AssessTask, ctx: RunContext) -> Update:
     docs, warnings = prepared_docs(task["policies_dir"], task["policy_digest"])
     reqs = [r for rid in task["requirement_ids"] if (r := pack_requirement(rid, task["jurisdiction"]))]
     results = coverage.assess_all(reqs, docs)
@@ -195,7 +281,7 @@ def assess_node(task: AssessTask) -> Update:
 
 
 @step("gaps")
-def gaps_node(state: PipelineState) -> Update:
+def gaps_node(state: PipelineState, ctx: RunContext) -> Update:
     domain_of = {r.id: r.domain for r in state["requirements"]}
     status = coverage.compliance_status(domain_of, state.get("assessments", []))
     found = gapmod.build_gaps(state["requirements"], state.get("assessments", []), status)
@@ -206,7 +292,7 @@ def gaps_node(state: PipelineState) -> Update:
 
 
 @step("draft")
-def draft_node(task: DraftTask) -> Update:
+def draft_node(task: DraftTask, ctx: RunContext) -> Update:
     st = task["state"]
     draft = drafting.draft_for_gap(
         task["gap"], st["requirements"], {a.requirement_id: a for a in st.get("assessments", [])},
@@ -216,7 +302,7 @@ def draft_node(task: DraftTask) -> Update:
 
 
 @step("write_outputs")
-def write_node(state: PipelineState) -> Update:
+def write_node(state: PipelineState, ctx: RunContext) -> Update:
     from tools.writer import SafeWriter
 
     order = {g.id: i for i, g in enumerate(state.get("gaps", []))}
@@ -249,7 +335,7 @@ def write_node(state: PipelineState) -> Update:
 
 
 @step("report")
-def report_node(state: PipelineState) -> Update:
+def report_node(state: PipelineState, ctx: RunContext) -> Update:
     """Write the report; it records its own step so the report lists every step, itself included."""
     t0 = time.perf_counter()
     finished = datetime.now(timezone.utc).isoformat(timespec="seconds")

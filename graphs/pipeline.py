@@ -8,14 +8,42 @@ from pathlib import Path
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from agent import models
 from graphs import nodes
+from graphs.context import RunContext
 from graphs.state import PipelineState
 
-STEPS = ("scope", "research", "analyze", "verify", "read_policies", "assess", "gaps", "draft", "write_outputs", "report")
+STEPS = ("scope", "research", "search", "fetch", "analyze", "verify", "read_policies", "assess", "gaps", "draft", "write_outputs", "report")
 RECURSION_LIMIT = 64
+
+
+_TIER_RANK = {"law": 0, "regulator": 1, "official": 2, "secondary": 3, "news": 4}
+
+
+def route_search(state: PipelineState, runtime: Runtime[RunContext]) -> list[Send] | str:
+    """Fan out one web search per planned query, within the search budget."""
+    queries = state.get("queries") or []
+    budget = runtime.context.settings.max_searches if runtime.context else 0
+    if not queries or budget <= 0:
+        return "analyze"
+    return [Send("search", {"query": q}) for q in queries[:budget]]
+
+
+def route_fetch(state: PipelineState, runtime: Runtime[RunContext]) -> list[Send] | str:
+    """Fetch the most authoritative results first, once per URL, within the fetch budget."""
+    budget = runtime.context.settings.max_fetches if runtime.context else 0
+    seen: set[str] = set()
+    picked = []
+    for r in sorted(state.get("search_results", []), key=lambda r: (_TIER_RANK.get(r["tier"], 9), -(r.get("score") or 0))):
+        if r["url"] not in seen:
+            seen.add(r["url"])
+            picked.append(r)
+    if not picked or budget <= 0:
+        return "analyze"
+    return [Send("fetch", {"result": r}) for r in picked[:budget]]
 
 
 def route_assess(state: PipelineState) -> list[Send] | str:
@@ -43,9 +71,11 @@ def route_draft(state: PipelineState) -> list[Send] | str:
 
 
 def build(checkpointer=None):
-    g = StateGraph(PipelineState)
+    g = StateGraph(PipelineState, context_schema=RunContext)
     g.add_node("scope", nodes.scope_node)
     g.add_node("research", nodes.research_node)
+    g.add_node("search", nodes.search_node)
+    g.add_node("fetch", nodes.fetch_node)
     g.add_node("analyze", nodes.analyze_node)
     g.add_node("verify", nodes.verify_node)
     g.add_node("read_policies", nodes.read_policies_node)
@@ -56,7 +86,9 @@ def build(checkpointer=None):
     g.add_node("report", nodes.report_node)
     g.add_edge(START, "scope")
     g.add_edge("scope", "research")
-    g.add_edge("research", "analyze")
+    g.add_conditional_edges("research", route_search, ["search", "analyze"])
+    g.add_conditional_edges("search", route_fetch, ["fetch", "analyze"])
+    g.add_edge("fetch", "analyze")
     g.add_edge("analyze", "verify")
     g.add_edge("verify", "read_policies")
     g.add_conditional_edges("read_policies", route_assess, ["assess", "gaps"])

@@ -36,6 +36,10 @@ def merge_by(key: str) -> Callable[[list[Any] | None, list[Any] | None], list[An
     return merge
 
 
+def merge_dict(old: dict[str, str] | None, new: dict[str, str] | None) -> dict[str, str]:
+    return {**(old or {}), **(new or {})}
+
+
 def add_unique(old: list[str] | None, new: list[str] | None) -> list[str]:
     return list(dict.fromkeys([*(old or ()), *(new or ())]))
 
@@ -55,6 +59,9 @@ class PipelineState(TypedDict, total=False):
     baseline: bool
     regimes: dict[str, str]
     sources: Annotated[list[Source], merge_by("id")]
+    queries: list[dict[str, Any]]
+    search_results: Annotated[list[dict[str, Any]], operator.add]
+    texts: Annotated[dict[str, str], merge_dict]  # source id -> fetched text (untrusted data)
     findings: list[Finding]
     requirements: list[Requirement]
     elements: dict[str, tuple[str, ...]]
@@ -80,6 +87,14 @@ class AssessTask(TypedDict):
     policy_digest: str
     jurisdiction: str
     topics: tuple[str, ...]
+
+
+class SearchTask(TypedDict):
+    query: dict[str, Any]
+
+
+class FetchTask(TypedDict):
+    result: dict[str, Any]
 
 
 class DraftTask(TypedDict):

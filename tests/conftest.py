@@ -18,6 +18,10 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AGENT_STATE_DIR", str(tmp_path / ".agent"))
     monkeypatch.delenv("AGENT_OUT_DIR", raising=False)
+    # keys on the machine running the suite must never turn tests live
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "TAVILY_API_KEY", "TAVILY_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AGENT_ENGINE", "embedded")
     return tmp_path
 
 
