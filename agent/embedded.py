@@ -145,7 +145,7 @@ def analyze(
     legislation = tuple(
         Legislation(**leg.model_dump(exclude={"id", "topics"})) for leg in _legislation(pack, scope)
     )
-    primary, secondary = _key_quote_sources(findings, requirements, by_id, texts)
+    primary, secondary = key_quote_sources(findings, requirements, by_id, texts)
     return RegulatoryAnalysis(
         jurisdiction=scope.jurisdiction,
         topics=scope.topics,
@@ -169,7 +169,7 @@ def analyze(
     )
 
 
-def _key_quote_sources(
+def key_quote_sources(
     findings: Sequence[Finding],
     requirements: Sequence[Requirement],
     by_id: Mapping[str, Source],

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent import prompts
-from agent.embedded import quote_in
+from agent.embedded import key_quote_sources, quote_in
 from agent.llm import ModelClient, Usage
 from agent.models import (
     DOMAINS,
@@ -195,13 +195,16 @@ def analyze(client: ModelClient, scope: Scope, today: str, sources: Sequence[Sou
                     summary=leg.summary, url=known[leg.source_id].url, source_id=leg.source_id)
         for leg in out.landmark_legislation if leg.source_id in known
     )
-    used = {c.source_id for cl in (*claims(out.detailed_analysis),) for c in cl.citations}
+    detailed, pillars, considerations = (claims(out.detailed_analysis), claims(out.key_regulatory_pillars),
+                                         claims(out.important_considerations))
+    used = {c.source_id for cl in (*detailed, *pillars, *considerations) for c in cl.citations}
+    primary, secondary = key_quote_sources([*detailed, *pillars, *considerations], requirements, known, texts)
     analysis = RegulatoryAnalysis(
         jurisdiction=scope.jurisdiction, topics=scope.topics, status=out.status,
         confidence_level=out.confidence_level, executive_summary=out.executive_summary,
-        detailed_analysis=claims(out.detailed_analysis), key_regulatory_pillars=claims(out.key_regulatory_pillars),
-        landmark_legislation=legislation, primary_sources=(), secondary_sources=(),
-        important_considerations=claims(out.important_considerations),
+        detailed_analysis=detailed, key_regulatory_pillars=pillars,
+        landmark_legislation=legislation, primary_sources=primary, secondary_sources=secondary,
+        important_considerations=considerations,
         remaining_uncertainties=tuple(out.remaining_uncertainties),
         grounding_urls=tuple(dict.fromkeys(s.url for s in sources if s.url and (s.id in used or s.origin == "web"))),
         notes_and_comments=f"Written by the live engine from {len(sources)} sources ({sum(s.origin == 'web' for s in sources)} fetched from the web).",

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from agent import assess as coverage
-from agent import drafting, embedded, live, gaps as gapmod, report as reporting
+from agent import drafting, embedded, live, prompts, gaps as gapmod, report as reporting
 from agent.knowledge import load
 from agent.knowledge.schema import PackRequirement
 from agent.llm import ModelError
-from agent.models import Citation, DraftOutput, PolicyInput, Source, StepRecord
+from agent.models import Assessment, Citation, DraftOutput, PolicyInput, Source, StepRecord
 from graphs.context import RunContext, embedded_context
 from graphs.state import AssessTask, DraftTask, FetchTask, PipelineState, SearchTask
 
@@ -268,16 +269,53 @@ def pack_requirement(req_id: str, jurisdiction: str) -> PackRequirement | None:
 
 @step("assess")
 def assess_node(task: AssessTask, ctx: RunContext) -> Update:
+    """Embedded rules for pack requirements; the model, when configured, judges every requirement."""
     docs, warnings = prepared_docs(task["policies_dir"], task["policy_digest"])
-    reqs = [r for rid in task["requirement_ids"] if (r := pack_requirement(rid, task["jurisdiction"]))]
-    results = coverage.assess_all(reqs, docs)
+    pack_reqs = [r for rid in task["requirement_ids"] if (r := pack_requirement(rid, task["jurisdiction"]))]
+    results = {a.requirement_id: a for a in coverage.assess_all(pack_reqs, docs)}
+    web_reqs = [r for r in task["requirements"] if r.id not in results]
+    update: Update = {"warnings": warnings}
+    if ctx.client is not None and docs:
+        try:
+            judged, usage = live.assess(ctx.client, task["requirements"], passages_for(task["requirements"], docs), _lines(task))
+        except ModelError as err:
+            update = fallback(update, err, f"Assessment of {task['domain']}")
+        else:
+            # a model verdict counts only with evidence found in the policy text; otherwise the rules stand
+            for rid, a in judged.items():
+                if a.status != "insufficient_evidence" or rid not in results:
+                    results[rid] = a
+            update.update(_engine="live", _tokens=(usage.tokens_in, usage.tokens_out))
+    for r in web_reqs:
+        results.setdefault(r.id, Assessment(
+            requirement_id=r.id, status="insufficient_evidence",
+            rationale="No coverage rule exists for this web-sourced requirement and no model verdict was available.",
+        ))
     counts: dict[str, int] = {}
-    for a in results:
+    for a in results.values():
         counts[a.status] = counts.get(a.status, 0) + 1
-    return {
-        "assessments": results, "warnings": warnings,
-        "_detail": f"{task['domain']}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
-    }
+    return {**update, "assessments": list(results.values()),
+            "_detail": update.get("_detail", "") + f"{task['domain']}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))}
+
+
+def _lines(task: AssessTask) -> dict[str, tuple[str, ...]]:
+    from tools.policies import read_policies
+
+    folder = read_policies(task["policies_dir"]) if task["policies_dir"] else None
+    return {d.path: d.lines for d in folder.documents} if folder else {}
+
+
+def passages_for(requirements, docs, limit: int = 24) -> list[tuple[str, int, int, str]]:  # noqa: ANN001
+    """Policy sentences most related to the requirements (word overlap), for the model to judge."""
+    words = {w for r in requirements for w in re.findall(r"[a-z]{5,}", f"{r.title} {r.obligation}".lower())}
+    scored = []
+    for d in docs:
+        for s in d.sentences:
+            hits = len(words & set(re.findall(r"[a-z]{5,}", s.text.lower())))
+            if hits >= 2:
+                scored.append((hits, s.file, s.line_start, s.line_end, s.text))
+    scored.sort(key=lambda x: (-x[0], x[1], x[2]))
+    return [(f, a, b, t) for _, f, a, b, t in scored[:limit]]
 
 
 @step("gaps")
@@ -294,11 +332,26 @@ def gaps_node(state: PipelineState, ctx: RunContext) -> Update:
 @step("draft")
 def draft_node(task: DraftTask, ctx: RunContext) -> Update:
     st = task["state"]
+    gap = task["gap"]
     draft = drafting.draft_for_gap(
-        task["gap"], st["requirements"], {a.requirement_id: a for a in st.get("assessments", [])},
+        gap, st["requirements"], {a.requirement_id: a for a in st.get("assessments", [])},
         st["elements"], {s.id: s for s in st["sources"]}, st["scope"], st["regimes"], str(st["pack_as_of"]),
     )
-    return {"drafts": [draft], "_detail": f"{draft.file_name} ({draft.kind})"}
+    if ctx.client is None:
+        return {"drafts": [draft], "_detail": f"{draft.file_name} ({draft.kind})"}
+    evidence = [e for a in st.get("assessments", []) if a.requirement_id in gap.requirement_ids for e in a.evidence]
+    context = "\n".join(prompts.fence(f"{e.file} L{e.line_start}-{e.line_end}", e.quote) for e in evidence[:12]) or "(no existing policy text)"
+    gap_text = f"{gap.id} ({gap.priority}): {gap.requirement}. {gap.gap}"
+    try:
+        body, usage = live.draft(ctx.client, gap_text, context, draft.body, gap.requirement_ids)
+    except ModelError as err:
+        return fallback({"drafts": [draft], "_detail": draft.file_name}, err, f"Drafting {gap.id}")
+    if body is None:
+        return {"drafts": [draft], "_engine": "embedded", "_status": "degraded", "_tokens": (usage.tokens_in, usage.tokens_out),
+                "warnings": [f"Drafting {gap.id}: the model's draft dropped a requirement id; the embedded draft was kept."],
+                "_detail": f"{draft.file_name} (model draft rejected)"}
+    return {"drafts": [draft.model_copy(update={"body": body})], "_engine": "live",
+            "_tokens": (usage.tokens_in, usage.tokens_out), "_detail": f"{draft.file_name} ({draft.kind})"}
 
 
 @step("write_outputs")

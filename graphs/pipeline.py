@@ -48,18 +48,18 @@ def route_fetch(state: PipelineState, runtime: Runtime[RunContext]) -> list[Send
 
 def route_assess(state: PipelineState) -> list[Send] | str:
     """Fan out one assessment task per compliance domain."""
-    by_domain: dict[str, list[str]] = {}
+    by_domain: dict[str, list] = {}
     for r in state["requirements"]:
-        by_domain.setdefault(r.domain, []).append(r.id)
+        by_domain.setdefault(r.domain, []).append(r)
     if not by_domain:
         return "gaps"
     return [
         Send("assess", {
-            "domain": d, "requirement_ids": ids, "policies_dir": state.get("policies_dir"),
+            "domain": d, "requirement_ids": [r.id for r in reqs], "requirements": reqs, "policies_dir": state.get("policies_dir"),
             "policy_digest": state.get("policy_digest", ""), "jurisdiction": state["scope"].jurisdiction,
             "topics": state["scope"].topics,
         })
-        for d, ids in by_domain.items()
+        for d, reqs in by_domain.items()
     ]
 
 

@@ -83,6 +83,7 @@ class PipelineState(TypedDict, total=False):
 class AssessTask(TypedDict):
     domain: str
     requirement_ids: list[str]
+    requirements: list[Requirement]
     policies_dir: str | None
     policy_digest: str
     jurisdiction: str
