@@ -40,6 +40,8 @@ def step(name: str) -> Callable[[Callable[..., Update]], Callable[..., Update]]:
             update.setdefault("steps", [record])
             return update
 
+        # LangGraph injects `runtime` by reading the signature; without this it would read fn's.
+        del run.__wrapped__
         return run
 
     return wrap
