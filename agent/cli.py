@@ -66,9 +66,8 @@ def run(
 
     from agent.progress import Progress
     from agent.runner import run_pipeline
-    from agent.settings import load_settings
 
-    settings = load_settings()
+    settings = _settings()
     out_dir = out or settings.out_dir
     if policies is not None and _inside(out_dir, policies):
         _fail("the output folder must not be inside the policy folder (the policy folder is read-only).", EXIT_BAD_INPUT)
@@ -91,6 +90,41 @@ def run(
         sys.stdout.write(to_json(report))
         return
     _print_summary(report)
+
+
+@app.command()
+def doctor(
+    offline: Annotated[bool, typer.Option("--offline", help="Only read the configuration; contact no service.")] = False,
+) -> None:
+    """Show which services are configured and reachable, and which engine each step would use."""
+    from agent.doctor import check_openai, check_tavily, engine_plan
+
+    settings = _settings()
+    typer.echo(f"engine setting: {settings.engine}")
+    for name, key, url in (("OPENAI_API_KEY", settings.openai_api_key, settings.openai_base_url),
+                           ("TAVILY_API_KEY", settings.tavily_api_key, settings.tavily_base_url)):
+        typer.echo(f"{name}: {'set' if key else 'not set'}" + (f" (base URL {url})" if url else ""))
+    if not offline:
+        for check in (check_openai(settings), check_tavily(settings)):
+            mark = {True: "ok", False: "FAILED", None: "-"}[check.ok]
+            typer.echo(f"[{mark}] {check.name}: {check.detail}")
+    typer.echo("steps:")
+    for step_name, plan in engine_plan(settings):
+        typer.echo(f"  {step_name:<9} {plan}")
+    typer.echo(f"budgets: {settings.max_searches} searches, {settings.max_fetches} fetches, "
+               f"{settings.max_tokens} tokens, {settings.max_seconds:.0f} s")
+
+
+def _settings():  # noqa: ANN202
+    from pydantic import ValidationError
+
+    from agent.settings import load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        _fail(f"invalid setting in the environment or .env: {problems}", EXIT_BAD_INPUT)
 
 
 @app.command()

@@ -107,3 +107,23 @@ def test_schema_command_and_committed_schema_are_current(agent_exe: str, isolate
     assert (ROOT / "agent" / "schemas" / "report.schema.json").read_text(encoding="utf-8") == json_schema_text(), (
         "regenerate agent/schemas/report.schema.json: the report model changed"
     )
+
+
+def test_doctor_reports_engines_without_printing_secrets(agent_exe: str, isolated: Path) -> None:
+    env = {**os.environ, "AGENT_ENGINE": "auto", "OPENAI_API_KEY": "sk-test-doctor-secret-123456", "TAVILY_API_KEY": "tvly-test-doctor-secret"}
+    res = subprocess.run([agent_exe, "doctor", "--offline"], cwd=isolated, env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "OPENAI_API_KEY: set" in res.stdout and "live: Tavily search" in res.stdout
+    assert "secret" not in res.stdout + res.stderr
+
+
+def test_doctor_without_keys_contacts_nothing_and_says_embedded(agent_exe: str, isolated: Path) -> None:
+    res = run(agent_exe, "doctor", cwd=isolated)
+    assert res.returncode == 0, res.stderr
+    assert "not configured" in res.stdout and "embedded: knowledge pack" in res.stdout
+
+
+def test_invalid_setting_is_a_clear_error(agent_exe: str, isolated: Path) -> None:
+    env = {**os.environ, "AGENT_MAX_TOKENS": "lots"}
+    res = subprocess.run([agent_exe, "run", "stablecoin KZ"], cwd=isolated, env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "AGENT_MAX_TOKENS" in res.stderr and "Traceback" not in res.stderr
