@@ -266,6 +266,9 @@ class RunInfo(Frozen):
     report_files: tuple[str, ...] = ()
     steps: tuple[StepRecord, ...]
     warnings: tuple[str, ...]
+    tokens_in: int = 0
+    tokens_out: int = 0
+    estimated_cost_usd: float | None = Field(default=None, description="From AGENT_PRICE_*_PER_MTOK; null when no price is set")
 
 
 class RunReport(Frozen):

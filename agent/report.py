@@ -28,14 +28,18 @@ COVERAGE_NOTE = (
 )
 
 
-def build_report(state: Mapping[str, Any], finished_at: str, report_files: Sequence[str]) -> RunReport:
+def build_report(state: Mapping[str, Any], finished_at: str, report_files: Sequence[str],
+                 prices: tuple[float | None, float | None] = (None, None)) -> RunReport:
     steps: list[StepRecord] = list(state.get("steps", []))
+    tin, tout = sum(s.tokens_in for s in steps), sum(s.tokens_out for s in steps)
+    cost = (tin * prices[0] + tout * prices[1]) / 1e6 if None not in prices else None
     run = RunInfo(
         id=state["run_id"], query=state["query"], scope=state["scope"], started_at=state["started_at"],
         finished_at=finished_at, pack=state["pack"], pack_version=state["pack_version"],
         pack_as_of=state["pack_as_of"], baseline_only=state["baseline"], policies=state["policy_input"],
         output_dir=state["out_dir"], report_files=tuple(report_files), steps=tuple(steps),
-        warnings=tuple(state.get("warnings", [])),
+        warnings=tuple(state.get("warnings", [])), tokens_in=tin, tokens_out=tout,
+        estimated_cost_usd=round(cost, 4) if cost is not None else None,
     )
     order = {r.id: i for i, r in enumerate(state["requirements"])}
     return RunReport(
@@ -55,12 +59,12 @@ def report_files(run_id: str) -> list[str]:
     return [f"reports/{run_id}/report.md", f"reports/{run_id}/report.json"]
 
 
-def write_report(state: Mapping[str, Any], finished_at: str) -> RunReport:
+def write_report(state: Mapping[str, Any], finished_at: str, prices: tuple[float | None, float | None] = (None, None)) -> RunReport:
     """Write report.md and report.json under <out>/reports/<run id>/ through the safe writer."""
     from tools.writer import SafeWriter
 
     files = report_files(state["run_id"])
-    report = build_report(state, finished_at, files)
+    report = build_report(state, finished_at, files, prices)
     # A run's report folder keeps its own manifest, so the drafts' manifest only changes with the drafts.
     with SafeWriter(Path(state["out_dir"]) / "reports" / state["run_id"]) as writer:
         writer.write("report.md", render_markdown(report))
@@ -226,6 +230,8 @@ def _methodology(r: RunReport) -> list[str]:
            "| Step | Engine | Status | Duration (s) | Tokens in | Tokens out | Detail |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
     out += [f"| {s.step} | {s.engine} | {s.status} | {s.duration_s:.3f} | {s.tokens_in} | {s.tokens_out} | {s.detail} |" for s in run.steps]
+    cost = f"estimated cost USD {run.estimated_cost_usd:.4f}" if run.estimated_cost_usd is not None else "cost not estimated (set AGENT_PRICE_IN_PER_MTOK and AGENT_PRICE_OUT_PER_MTOK)"
+    out += ["", f"Model usage: {run.tokens_in} tokens in, {run.tokens_out} tokens out; {cost}."]
     out += ["", "## How coverage was decided", "", COVERAGE_NOTE, "", "## What was limited", ""]
     out += [f"- {w}" for w in run.warnings] or ["- Nothing: every step ran on its intended engine."]
     out += ["", "## Limitations", "",

@@ -399,5 +399,6 @@ def report_node(state: PipelineState, ctx: RunContext) -> Update:
         step="report", engine="embedded", status="completed",
         duration_s=round(time.perf_counter() - t0, 4), detail=", ".join(files),
     )
-    report = reporting.write_report({**state, "steps": [*state.get("steps", []), record]}, finished)
+    prices = (ctx.settings.price_in_per_mtok, ctx.settings.price_out_per_mtok)
+    report = reporting.write_report({**state, "steps": [*state.get("steps", []), record]}, finished, prices)
     return {"report": report, "steps": [record]}
