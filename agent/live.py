@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent import prompts
+from agent.assess import Doc
 from agent.embedded import key_quote_sources, quote_in
 from agent.llm import ModelClient, Usage
 from agent.models import (
@@ -227,7 +228,7 @@ def _date(text: str | None):
 
 
 def assess(client: ModelClient, requirements: Sequence[Requirement], passages: Sequence[tuple[str, int, int, str]],
-           file_lines: Mapping[str, Sequence[str]]) -> tuple[dict[str, Assessment], Usage]:
+           docs: Mapping[str, Doc]) -> tuple[dict[str, Assessment], Usage]:
     """The model's judgement per requirement; evidence must exist at the file and lines it names."""
     reqs = "\n".join(f"- {r.id}: {r.title}. {r.obligation}" for r in requirements)
     text = "\n\n".join(prompts.fence(f"{f} lines {a}-{b}", t) for f, a, b, t in passages)
@@ -240,7 +241,7 @@ def assess(client: ModelClient, requirements: Sequence[Requirement], passages: S
         evidence = tuple(
             Evidence(file=e.file, line_start=e.line_start, line_end=e.line_end, quote=e.quote)
             for e in j.evidence
-            if quote_in(e.quote, " ".join(file_lines.get(e.file, ())[max(e.line_start - 1, 0):e.line_end]))
+            if e.file in docs and quote_in(e.quote, _text_at(docs[e.file], e.line_start, e.line_end))
         )
         status = j.status if (evidence or j.status == "not_met") else "insufficient_evidence"
         results[j.requirement_id] = Assessment(
@@ -248,6 +249,11 @@ def assess(client: ModelClient, requirements: Sequence[Requirement], passages: S
             rationale=j.rationale if status == j.status else f"{j.rationale} (the model's evidence was not found in the policy text)",
         )
     return results, usage
+
+
+def _text_at(doc: Doc, first: int, last: int) -> str:
+    """The policy text on lines first..last (sentences overlapping them)."""
+    return " ".join(s.text for s in doc.sentences if s.line_end >= first and s.line_start <= last)
 
 
 def draft(client: ModelClient, gap_text: str, context: str, skeleton: str, required_ids: Sequence[str]) -> tuple[str | None, Usage]:

@@ -279,13 +279,16 @@ def assess_node(task: AssessTask, ctx: RunContext) -> Update:
     update: Update = {"warnings": warnings}
     if ctx.client is not None and docs:
         try:
-            judged, usage = live.assess(ctx.client, task["requirements"], passages_for(task["requirements"], docs), _lines(task))
+            judged, usage = live.assess(ctx.client, task["requirements"], passages_for(task["requirements"], docs),
+                                        {d.path: d for d in docs})
         except ModelError as err:
             update = fallback(update, err, f"Assessment of {task['domain']}")
         else:
-            # a model verdict counts only with evidence found in the policy text; otherwise the rules stand
+            # A model verdict replaces the rules' one when it brings evidence found in the policy text, or
+            # when the rules found none; it never erases quoted evidence the rules did find.
             for rid, a in judged.items():
-                if a.status != "insufficient_evidence" or rid not in results:
+                rule = results.get(rid)
+                if rule is None or a.evidence or (a.status == "not_met" and not rule.evidence):
                     results[rid] = a
             update.update(_engine="live", _tokens=(usage.tokens_in, usage.tokens_out))
     for r in web_reqs:
@@ -298,13 +301,6 @@ def assess_node(task: AssessTask, ctx: RunContext) -> Update:
         counts[a.status] = counts.get(a.status, 0) + 1
     return {**update, "assessments": list(results.values()),
             "_detail": update.get("_detail", "") + f"{task['domain']}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))}
-
-
-def _lines(task: AssessTask) -> dict[str, tuple[str, ...]]:
-    from tools.policies import read_policies
-
-    folder = read_policies(task["policies_dir"]) if task["policies_dir"] else None
-    return {d.path: d.lines for d in folder.documents} if folder else {}
 
 
 def passages_for(requirements, docs, limit: int = 24) -> list[tuple[str, int, int, str]]:  # noqa: ANN001

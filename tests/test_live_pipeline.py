@@ -163,3 +163,28 @@ def test_web_research_binds_citations_and_resists_injected_pages(isolated: Path,
     for p in (isolated / "out").rglob("*"):
         if p.is_file():
             assert SECRET not in p.read_text(encoding="utf-8", errors="replace")
+
+
+def test_model_verdicts_count_only_with_evidence_found_in_the_policy(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def judge(messages: list[Any]) -> dict:
+        ids = re.findall(r"^- ([A-Z]{2,4}-[A-Z0-9-]+):", messages[-1].content, flags=re.M)
+        out = []
+        for i in ids:
+            if i == "KZ-AIFC-CUST-001":
+                out.append(LiveJudgement(requirement_id=i, status="met", rationale="stated", evidence=[
+                    {"file": "Custody_and_Wallet_Policy.md", "line_start": 29, "line_end": 29,
+                     "quote": "Client coins are held in wallets separate from company funds."}]))
+            elif i == "KZ-AIFC-LIC-001":
+                out.append(LiveJudgement(requirement_id=i, status="met", rationale="invented", evidence=[
+                    {"file": "Governance_Charter.md", "line_start": 3, "line_end": 3,
+                     "quote": "We hold an AFSA licence for every activity we perform."}]))
+            else:
+                out.append(LiveJudgement(requirement_id=i, status="not_met", rationale="not stated"))
+        return ok(LiveAssessment(judgements=out))
+
+    ctx, _, _ = context({"LiveAssessment": [judge] * 20, "LiveDraft": [improved_draft] * 20}, with_search=False, monkeypatch=monkeypatch)
+    report = run(isolated, ctx)
+    by_id = {a.requirement_id: a for a in report.assessments}
+    assert by_id["KZ-AIFC-CUST-001"].status == "met"
+    assert by_id["KZ-AIFC-CUST-001"].evidence[0].file == "Custody_and_Wallet_Policy.md"
+    assert by_id["KZ-AIFC-LIC-001"].status == "not_met", "a verdict whose quote is not in the policy must not count"
