@@ -103,6 +103,8 @@ class ModelClient:
         usage = Usage()
         if self.budget.tokens_left() <= 0:
             raise ModelError("budget", f"token budget of {self.budget.max_tokens} reached")
+        if self.budget.time_left() <= 0:
+            raise ModelError("budget", f"time budget of {self.settings.max_seconds:.0f} s reached")
         model = self.factory(role).with_structured_output(schema, method=self.settings.structured_method, include_raw=True)
         convo = list(messages)
         for attempt in range(self.settings.reasks + 1):

@@ -88,3 +88,11 @@ def test_token_budget_stops_further_calls() -> None:
     with pytest.raises(ModelError) as err:
         c.structured("analyst", Answer, [])
     assert err.value.kind == "budget" and len(fake.seen) == 1
+
+
+def test_time_budget_stops_further_calls() -> None:
+    c, fake, _ = client([Answer(text="never")])
+    c.budget.deadline = time.monotonic() - 1
+    with pytest.raises(ModelError) as err:
+        c.structured("analyst", Answer, [])
+    assert err.value.kind == "budget" and "time budget" in str(err.value) and fake.seen == []
