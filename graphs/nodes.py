@@ -127,15 +127,35 @@ def fetch_node(task: FetchTask, ctx: RunContext) -> Update:
     except FetchError as err:
         # the search snippet is still a (weaker) source; the report says the page was not read
         text, retrieved, detail = r.get("content") or "", ctx.today, f"snippet only ({err.kind}): {r['url']}"
+    source, stored = web_source(r, text, retrieved)
+    return {"sources": [source], "texts": {source.id: stored}, "_engine": "live", "_detail": detail}
+
+
+MAX_SOURCE_TEXT = 20_000
+
+
+def web_source(r: dict[str, Any], text: str, retrieved: str | None) -> tuple[Source, str]:
     sid = "web-" + hashlib.sha256(r["url"].encode()).hexdigest()[:10]
     source = Source(
         id=sid, title=r.get("title") or r["url"], url=r["url"], publisher=_host(r["url"]), tier=r["tier"],
         retrieved_at=retrieved, content_hash=hashlib.sha256(text.encode()).hexdigest(), origin="web",
     )
-    return {"sources": [source], "texts": {sid: text[:MAX_SOURCE_TEXT]}, "_engine": "live", "_detail": detail}
+    return source, text[:MAX_SOURCE_TEXT]
 
 
-MAX_SOURCE_TEXT = 20_000
+def _unfetched_results(state: PipelineState) -> tuple[list[Source], dict[str, str]]:
+    """Search results not fetched (fetch budget spent): their snippets are weaker sources, still cited."""
+    have = {s.url for s in state["sources"]}
+    out: list[Source] = []
+    texts: dict[str, str] = {}
+    for r in state.get("search_results", []):
+        if r["url"] in have or not r.get("content"):
+            continue
+        have.add(r["url"])
+        src, text = web_source(r, r["content"], None)
+        out.append(src.model_copy(update={"title": src.title + " (search snippet; page not read)"}))
+        texts[src.id] = text
+    return out, texts
 
 
 def _host(url: str) -> str:
@@ -148,17 +168,20 @@ def _host(url: str) -> str:
 def analyze_node(state: PipelineState, ctx: RunContext) -> Update:
     scope = state["scope"]
     update: Update = {}
-    web = [s for s in state["sources"] if s.origin == "web"]
+    snippets, snippet_texts = _unfetched_results(state)
+    if snippets:
+        update = {"sources": snippets, "texts": snippet_texts}
+    web = [s for s in [*state["sources"], *snippets] if s.origin == "web"]
     if ctx.search is not None and not web:
         update["warnings"] = ["Web research found no usable source: conclusions rest on the knowledge pack only."]
     if ctx.client is not None and web:
-        texts = {**embedded.source_texts(scope.jurisdiction), **state.get("texts", {})}
+        texts = {**embedded.source_texts(scope.jurisdiction), **state.get("texts", {}), **snippet_texts}
         try:
-            analysis, web_reqs, warnings, usage = live.analyze(ctx.client, scope, ctx.today, state["sources"], texts)
+            analysis, web_reqs, warnings, usage = live.analyze(ctx.client, scope, ctx.today, [*state["sources"], *snippets], texts)
         except ModelError as err:
             update = fallback(update, err, "Analysis")
         else:
-            return {"analysis": analysis, "requirements": [*state["requirements"], *web_reqs],
+            return {**update, "analysis": analysis, "requirements": [*state["requirements"], *web_reqs],
                     "warnings": [*update.get("warnings", []), *warnings], "_engine": "live",
                     "_tokens": (usage.tokens_in, usage.tokens_out),
                     "_detail": f"status {analysis.status}; {len(web_reqs)} requirements from web sources"}
