@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -47,9 +48,11 @@ def _tool_args(name: str, prompt: str) -> dict[str, Any]:
 
 
 class FakeServices:
-    def __init__(self, scenario: str = "ok") -> None:
+    def __init__(self, scenario: str = "ok", latency_s: float = 0.0) -> None:
         self.scenario = scenario
+        self.latency_s = latency_s  # fixed delay per request, for the fan-out benchmark
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.arrivals: list[tuple[float, str]] = []  # (monotonic time, path) of every request
         self._limited: set[str] = set()
         services = self
 
@@ -60,6 +63,8 @@ class FakeServices:
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
                 services.requests.append((self.path, body))
+                services.arrivals.append((time.monotonic(), self.path))
+                time.sleep(services.latency_s)
                 status, headers, payload = services.answer(self.path, body)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
