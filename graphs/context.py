@@ -19,10 +19,6 @@ class RunContext:
     fetch: Callable[[str], Any] | None
     today: str
 
-    @property
-    def live(self) -> bool:
-        return self.client is not None or self.search is not None
-
 
 def make_context(settings: Settings, factory: Callable[[str], Any] | None = None) -> RunContext:
     """Services for the configured keys; a missing key means that service is never called."""

@@ -16,7 +16,6 @@ from graphs import nodes
 from graphs.context import RunContext
 from graphs.state import PipelineState
 
-STEPS = ("scope", "research", "search", "fetch", "analyze", "verify", "read_policies", "assess", "gaps", "draft", "write_outputs", "report")
 RECURSION_LIMIT = 64
 
 

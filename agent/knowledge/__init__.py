@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from agent.knowledge.schema import Pack, PackFact, PackRequirement, PackSource
+from agent.knowledge.schema import Pack
 
 BASELINE = "INTL"
 
@@ -90,25 +90,3 @@ class Index:
 @lru_cache(maxsize=None)
 def index_for(*codes: str) -> Index:
     return Index(tuple(load(c) for c in codes))
-
-
-def source_map(pack: Pack) -> dict[str, PackSource]:
-    return {s.id: s for s in pack.sources}
-
-
-def facts_for(pack: Pack, topics: tuple[str, ...], regime: str | None = None) -> list[PackFact]:
-    return [
-        f
-        for f in pack.facts
-        if set(f.topics) & set(topics) and (regime is None or regime in f.regimes)
-    ]
-
-
-def requirements_for(
-    pack: Pack, topics: tuple[str, ...], regime: str | None = None
-) -> list[PackRequirement]:
-    return [
-        r
-        for r in pack.requirements
-        if set(r.topics) & set(topics) and (regime is None or r.regime == regime)
-    ]
