@@ -88,6 +88,25 @@ def default_factory(settings: Settings) -> Callable[[Role], Any]:
     return make
 
 
+def reask_messages(raw: Any, error: Any) -> list[Any]:
+    """The failed reply plus the validation error, in a form every chat-completions server accepts.
+
+    An assistant message carrying tool calls must be answered by one tool message per call id
+    (OpenAI rejects the conversation with a 400 otherwise), so the error goes back as tool results.
+    """
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+    text = (
+        "Your previous reply could not be used: it did not validate against the required schema.\n"
+        f"Validation error: {str(error)[:800]}\nReply again with output that satisfies the schema exactly."
+    )
+    reply = raw if isinstance(raw, AIMessage) else AIMessage(content=str(raw))
+    call_ids = [c.get("id") for c in [*reply.tool_calls, *reply.invalid_tool_calls] if c.get("id")]
+    if not call_ids:
+        return [reply, HumanMessage(content=text)]
+    return [reply, *(ToolMessage(content=text, tool_call_id=i) for i in call_ids)]
+
+
 class ModelClient:
     def __init__(self, settings: Settings, budget: Budget, factory: Callable[[Role], Any] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -98,8 +117,6 @@ class ModelClient:
 
     def structured(self, role: Role, schema: type[T], messages: Sequence[Any]) -> tuple[T, Usage]:
         """One validated object of `schema`, or ModelError."""
-        from langchain_core.messages import AIMessage, HumanMessage
-
         usage = Usage()
         if self.budget.tokens_left() <= 0:
             raise ModelError("budget", f"token budget of {self.budget.max_tokens} reached")
@@ -115,13 +132,7 @@ class ModelClient:
             if attempt == self.settings.reasks:
                 break
             usage.reasks += 1
-            convo += [
-                raw if isinstance(raw, AIMessage) else AIMessage(content=str(raw)),
-                HumanMessage(content=(
-                    "Your previous reply could not be used: it did not validate against the required schema.\n"
-                    f"Validation error: {str(error)[:800]}\nReply again with output that satisfies the schema exactly."
-                )),
-            ]
+            convo += reask_messages(raw, error)
         raise ModelError("bad_output", f"malformed structured output from {self.settings.model_for(role)} after {self.settings.reasks} re-ask(s)")
 
     def _invoke(self, model: Any, messages: list[Any], usage: Usage) -> dict[str, Any]:

@@ -96,3 +96,16 @@ def test_time_budget_stops_further_calls() -> None:
     with pytest.raises(ModelError) as err:
         c.structured("analyst", Answer, [])
     assert err.value.kind == "budget" and "time budget" in str(err.value) and fake.seen == []
+
+
+def test_reask_after_a_malformed_tool_call_answers_the_call_with_a_tool_message() -> None:
+    # A chat-completions server rejects an assistant tool call that is not followed by a tool result.
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    bad = AIMessage(content="", tool_calls=[{"name": "Answer", "args": {"oops": True}, "id": "call_7"}])
+    c, fake, _ = client([{"raw": bad, "parsed": None, "parsing_error": ValueError("text: field required")}, Answer(text="fixed")])
+    out, _ = c.structured("analyst", Answer, [])
+    convo = fake.seen[1][1]
+    assert out.text == "fixed"
+    assert isinstance(convo[-2], AIMessage) and isinstance(convo[-1], ToolMessage)
+    assert convo[-1].tool_call_id == "call_7" and "text: field required" in convo[-1].content
