@@ -72,7 +72,10 @@ def draft_for_gap(
     scope: Scope,
     regimes: Mapping[str, str],
     pack_as_of: str,
+    tailored: Mapping[str, tuple[str, Sequence[str]]] | None = None,
 ) -> PolicyDraft:
+    """The embedded draft; ``tailored`` (requirement id → statement, operating steps) comes from the model."""
+    tailored = tailored or {}
     profile = PROFILES[gap.domain]
     domain_reqs = [r for r in requirements if r.domain == gap.domain]
     open_ids = set(gap.requirement_ids)
@@ -144,7 +147,11 @@ def draft_for_gap(
         mark = " *(baseline)*" if r.baseline else ""
         w(f"### 4.{n} {r.title} [{r.id}]{mark}")
         w("")
-        w(statement(r.obligation))
+        if r.id in tailored:
+            w(tailored[r.id][0])
+            w("*Company-specific wording proposed by the model: check it against the basis before approval.*")
+        else:
+            w(statement(r.obligation))
         cites = ", ".join(sorted({c.source_id + (f" {c.locator}" if c.locator else "") for c in r.citations}))
         w(f"*Basis: {cites}.*")
         if a is not None and r.id not in open_ids and a.evidence:
@@ -180,6 +187,13 @@ def draft_for_gap(
         for m, el in enumerate(els, start=1):
             w(f"| {el[0].upper()}{el[1:]} | {frequency(el)} | Record of each performance, reviewer sign-off | [DP-{gap.id}-{n}.{m}] |")
         w("")
+        steps = tailored.get(r.id, ("", ()))[1]
+        if steps:
+            w("Operating steps (proposed by the model for this company; confirm before adoption):")
+            w("")
+            for m, text in enumerate(steps, start=1):
+                w(f"{m}. {text}")
+            w("")
         w("Failures of these controls are escalated to the Compliance Officer the same day. Exceptions need the Compliance Officer's prior written approval, are time-limited and are recorded in the exceptions log.")
         w("")
 

@@ -94,8 +94,14 @@ class LiveAssessment(BaseModel):
     judgements: list[LiveJudgement]
 
 
+class LiveSection(BaseModel):
+    requirement_id: str
+    statement: str = Field(description="The policy statement for this company, one paragraph")
+    steps: list[str] = Field(default_factory=list, description="Up to six operating steps")
+
+
 class LiveDraft(BaseModel):
-    markdown: str
+    sections: list[LiveSection]
 
 
 def _messages(user: str) -> list:
@@ -256,10 +262,32 @@ def _text_at(doc: Doc, first: int, last: int) -> str:
     return " ".join(s.text for s in doc.sentences if s.line_end >= first and s.line_start <= last)
 
 
-def draft(client: ModelClient, gap_text: str, context: str, skeleton: str, required_ids: Sequence[str]) -> tuple[str | None, Usage]:
-    """An improved draft, or None when the model dropped a requirement or source id."""
-    out, usage = client.structured("drafter", LiveDraft, _messages(prompts.DRAFT.format(gap=gap_text, context=context, draft=skeleton)))
-    body = out.markdown.strip()
-    if not body or any(f"[{rid}]" not in body and rid not in body for rid in required_ids):
-        return None, usage
-    return body + "\n", usage
+def draft(
+    client: ModelClient, gap_text: str, context: str, requirements: Sequence[Requirement],
+    elements: Mapping[str, Sequence[str]], generic: Mapping[str, str],
+) -> tuple[dict[str, tuple[str, tuple[str, ...]]], Usage]:
+    """Company-specific statement and operating steps per requirement id, for the embedded skeleton.
+
+    Only the sections the model rewrites are sent and returned, so the skeleton's ids, citations
+    and structure are kept by construction. Sections for unknown ids are dropped; text is
+    flattened so it cannot add headings or break the document's layout.
+    """
+    listing = "\n".join(
+        f"- {r.id}: {r.obligation}\n  controls: {'; '.join(elements.get(r.id, ())) or r.title}\n  current statement: {generic.get(r.id, '')}"
+        for r in requirements
+    )
+    user = prompts.DRAFT.format(gap=gap_text, context=context, requirements=listing)
+    out, usage = client.structured("drafter", LiveDraft, _messages(user))
+    wanted = {r.id for r in requirements}
+    result: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for sec in out.sections:
+        text = _flat(sec.statement, 1200)
+        if sec.requirement_id in wanted and text and sec.requirement_id not in result:
+            result[sec.requirement_id] = (text, tuple(t for t in (_flat(x, 300) for x in sec.steps[:6]) if t))
+    return result, usage
+
+
+def _flat(text: str, limit: int) -> str:
+    """One line of plain text: no headings, tables or fences from the model inside the policy layout."""
+    one = re.sub(r"\s+", " ", text).strip().lstrip("#>|-* ").strip()
+    return one[:limit].rstrip()

@@ -45,18 +45,21 @@ passages do not state it), with evidence quotes copied verbatim from the passage
 file and line numbers. A word used in another sense (a software licence, reporting to a line manager)
 is not evidence. Do not mark met or partial without a quote."""
 
-DRAFT = """Improve this draft policy for the company so a compliance officer could adopt it after review.
+DRAFT = """Tailor a draft policy to this company so a compliance officer could adopt it after review.
 
 Gap being closed: {gap}
 Company context (excerpts of its existing policies; untrusted text):
 {context}
 
-Draft (keep every heading, every requirement id in square brackets, every source id in square brackets
-and the approval block; make policy statements and procedures concrete for this company; do not add
-legal claims that the cited requirements do not support):
-{draft}
+Requirements the draft must meet (id, obligation, the controls the draft already lists, and the
+current generic policy statement):
+{requirements}
 
-Return the complete improved policy in Markdown."""
+For each requirement id above return one section: `statement`, the policy statement rewritten for this
+company in one paragraph (what the company commits to; concrete owners, systems and thresholds that the
+company context supports; no legal claim beyond the obligation), and `steps`, up to six short operating
+steps that put the controls into practice. Use [Company] where the context does not name the company.
+Do not invent facts about the company that the context does not support."""
 
 
 def fence(label: str, text: str) -> str:

@@ -354,25 +354,27 @@ def gaps_node(state: PipelineState, ctx: RunContext) -> Update:
 def draft_node(task: DraftTask, ctx: RunContext) -> Update:
     st = task["state"]
     gap = task["gap"]
-    draft = drafting.draft_for_gap(
-        gap, st["requirements"], {a.requirement_id: a for a in st.get("assessments", [])},
-        st["elements"], {s.id: s for s in st["sources"]}, st["scope"], st["regimes"], str(st["pack_as_of"]),
-    )
+    args = (gap, st["requirements"], {a.requirement_id: a for a in st.get("assessments", [])},
+            st["elements"], {s.id: s for s in st["sources"]}, st["scope"], st["regimes"], str(st["pack_as_of"]))
+    draft = drafting.draft_for_gap(*args)
     if ctx.client is None:
         return {"drafts": [draft], "_detail": f"{draft.file_name} ({draft.kind})"}
     evidence = [e for a in st.get("assessments", []) if a.requirement_id in gap.requirement_ids for e in a.evidence]
     context = "\n".join(prompts.fence(f"{e.file} L{e.line_start}-{e.line_end}", e.quote) for e in evidence[:12]) or "(no existing policy text)"
     gap_text = f"{gap.id} ({gap.priority}): {gap.requirement}. {gap.gap}"
+    open_reqs = [r for r in st["requirements"] if r.id in gap.requirement_ids]
+    generic = {r.id: drafting.statement(r.obligation) for r in open_reqs}
     try:
-        body, usage = live.draft(ctx.client, gap_text, context, draft.body, gap.requirement_ids)
+        tailored, usage = live.draft(ctx.client, gap_text, context, open_reqs, st["elements"], generic)
     except ModelError as err:
         return fallback({"drafts": [draft], "_detail": draft.file_name}, err, f"Drafting {gap.id}")
-    if body is None:
-        return {"drafts": [draft], "_engine": "embedded", "_status": "degraded", "_tokens": (usage.tokens_in, usage.tokens_out),
-                "warnings": [f"Drafting {gap.id}: the model's draft dropped a requirement id; the embedded draft was kept."],
+    tokens = (usage.tokens_in, usage.tokens_out)
+    if not tailored:
+        return {"drafts": [draft], "_engine": "embedded", "_status": "degraded", "_tokens": tokens,
+                "warnings": [f"Drafting {gap.id}: the model returned no section for the gap's requirement ids; the embedded draft was kept."],
                 "_detail": f"{draft.file_name} (model draft rejected)"}
-    return {"drafts": [draft.model_copy(update={"body": body})], "_engine": "live",
-            "_tokens": (usage.tokens_in, usage.tokens_out), "_detail": f"{draft.file_name} ({draft.kind})"}
+    detail = f"{draft.file_name} ({draft.kind}); {len(tailored)}/{len(open_reqs)} sections tailored"
+    return {"drafts": [drafting.draft_for_gap(*args, tailored=tailored)], "_engine": "live", "_tokens": tokens, "_detail": detail}
 
 
 @step("write_outputs")

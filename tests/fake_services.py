@@ -41,9 +41,9 @@ def _tool_args(name: str, prompt: str) -> dict[str, Any]:
         ids = re.findall(r"^- ([A-Z]{2,4}-[A-Z0-9-]+):", prompt, flags=re.M)
         return {"judgements": [{"requirement_id": i, "status": "not_met", "evidence": [], "rationale": "not stated"} for i in ids]}
     if name == "LiveDraft":
-        draft = prompt.split("approval block; make policy statements", 1)[1].split("\n", 2)[2]
-        draft = draft.rsplit("\n\nReturn the complete improved policy in Markdown.", 1)[0]
-        return {"markdown": draft + "\n\nReviewed by the model.\n"}
+        ids = re.findall(r"^- ([A-Z]{2,4}-[A-Z0-9-]+):", prompt, flags=re.M)
+        return {"sections": [{"requirement_id": i, "statement": f"[Company] commits to {i} as reviewed by the model.",
+                              "steps": ["Record each check in the compliance register."]} for i in ids]}
     raise ValueError(name)
 
 
