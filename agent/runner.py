@@ -45,7 +45,8 @@ def run_pipeline(
     saver = open_checkpointer(db_path)
     try:
         graph = build(checkpointer=saver)
-        config = {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT}
+        config = {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT,
+                  "max_concurrency": ctx.settings.max_parallel}
         inputs = {
             "run_id": run_id,
             "query": scope.query,

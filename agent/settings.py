@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     max_fetches: int = Field(default=10, ge=0, validation_alias="AGENT_MAX_FETCHES")
     max_tokens: int = Field(default=60_000, ge=0, validation_alias="AGENT_MAX_TOKENS")
     max_seconds: float = Field(default=300.0, ge=0, validation_alias="AGENT_MAX_SECONDS")
+    # parallel branches (searches, fetches, model calls); the thread-pool default is cores + 4
+    max_parallel: int = Field(default=16, ge=1, le=64, validation_alias="AGENT_MAX_PARALLEL")
 
     # resilience
     max_retries: int = Field(default=2, ge=0, validation_alias="AGENT_MAX_RETRIES")

@@ -115,6 +115,11 @@ def search_node(task: SearchTask, ctx: RunContext) -> Update:
     return {"search_results": [r.model_dump() for r in results], "_engine": "live", "_detail": f"{len(results)} results: {q['query']}"}
 
 
+def join_node(state: PipelineState) -> Update:
+    """Waits for every search branch, so the fetch fan-out is decided once, on all results."""
+    return {}
+
+
 @step("fetch")
 def fetch_node(task: FetchTask, ctx: RunContext) -> Update:
     from tools.fetch import FetchError

@@ -74,6 +74,7 @@ def build(checkpointer=None):
     g.add_node("scope", nodes.scope_node)
     g.add_node("research", nodes.research_node)
     g.add_node("search", nodes.search_node)
+    g.add_node("rank_results", nodes.join_node)
     g.add_node("fetch", nodes.fetch_node)
     g.add_node("analyze", nodes.analyze_node)
     g.add_node("verify", nodes.verify_node)
@@ -86,7 +87,9 @@ def build(checkpointer=None):
     g.add_edge(START, "scope")
     g.add_edge("scope", "research")
     g.add_conditional_edges("research", route_search, ["search", "analyze"])
-    g.add_conditional_edges("search", route_fetch, ["fetch", "analyze"])
+    # A join: a conditional edge on "search" itself would run once per search branch and fetch twice.
+    g.add_edge("search", "rank_results")
+    g.add_conditional_edges("rank_results", route_fetch, ["fetch", "analyze"])
     g.add_edge("fetch", "analyze")
     g.add_edge("analyze", "verify")
     g.add_edge("verify", "read_policies")

@@ -196,3 +196,14 @@ def test_model_verdicts_count_only_with_evidence_found_in_the_policy(isolated: P
     assert by_id["KZ-AIFC-CUST-001"].status == "met"
     assert by_id["KZ-AIFC-CUST-001"].evidence[0].file == "Custody_and_Wallet_Policy.md"
     assert by_id["KZ-AIFC-LIC-001"].status == "not_met", "a verdict whose quote is not in the policy must not count"
+
+
+def test_each_result_url_is_fetched_once_across_parallel_searches(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = ok(ResearchPlan(queries=[PlannedQuery(query=f"AIFC custody rules {i}", purpose="rules") for i in range(3)]))
+    ctx, _, fetched = context({
+        "ResearchPlan": [plan], "LiveAnalysis": [analysis],
+        "LiveAssessment": [all_judgements_not_met] * 20, "LiveDraft": [improved_draft] * 20,
+    }, with_search=True, monkeypatch=monkeypatch)
+    report = run(isolated, ctx)
+    assert len(steps(report, "search")) == 3
+    assert sorted(fetched) == sorted([OFFICIAL, NEWS]), "three searches returning the same pages fetch each page once"
