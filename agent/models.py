@@ -216,6 +216,7 @@ class StepRecord(Frozen):
     tokens_in: int = 0
     tokens_out: int = 0
     detail: str = ""
+    version: int = Field(default=1, description="Run version that executed this step; lower than the run's own version when a re-run reused it")
 
 
 
@@ -253,6 +254,8 @@ class PolicyInput(Frozen):
 
 class RunInfo(Frozen):
     id: str
+    version: int = Field(default=1, description="1 for a run; 2, 3, ... for re-runs of it (agent runs rerun)")
+    rerun_from: str | None = Field(default=None, description="Step a re-run started from; earlier steps were reused")
     query: str
     scope: Scope
     started_at: str
@@ -271,6 +274,33 @@ class RunInfo(Frozen):
     estimated_cost_usd: float | None = Field(default=None, description="From AGENT_PRICE_*_PER_MTOK; null when no price is set")
 
 
+class StatusChange(Frozen):
+    domain: str
+    before: Status | None
+    after: Status | None
+
+
+class Comparison(Frozen):
+    """What changed since the previous run of the same scope (or the version a re-run started from)."""
+
+    previous_run_id: str
+    previous_version: int = 1
+    previous_finished_at: str
+    requirements_added: tuple[str, ...] = ()
+    requirements_removed: tuple[str, ...] = ()
+    requirement_status_changes: tuple[tuple[str, str, str], ...] = Field(default=(), description="(requirement id, before, after)")
+    status_changes: tuple[StatusChange, ...] = ()
+    gaps_opened: tuple[str, ...] = ()
+    gaps_closed: tuple[str, ...] = ()
+    sources_added: tuple[str, ...] = ()
+    sources_removed: tuple[str, ...] = ()
+
+    @property
+    def unchanged(self) -> bool:
+        return not any((self.requirements_added, self.requirements_removed, self.requirement_status_changes,
+                        self.status_changes, self.gaps_opened, self.gaps_closed, self.sources_added, self.sources_removed))
+
+
 class RunReport(Frozen):
     """The document printed by `agent run --json` (schema: agent/schemas/report.schema.json)."""
 
@@ -283,3 +313,4 @@ class RunReport(Frozen):
     drafts: tuple[DraftOutput, ...]
     sources: tuple[Source, ...]
     run: RunInfo
+    comparison: Comparison | None = Field(default=None, description="Changes since the previous run of the same scope; null for the first")

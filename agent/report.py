@@ -34,7 +34,7 @@ def build_report(state: Mapping[str, Any], finished_at: str, report_files: Seque
     tin, tout = sum(s.tokens_in for s in steps), sum(s.tokens_out for s in steps)
     cost = (tin * prices[0] + tout * prices[1]) / 1e6 if None not in prices else None
     run = RunInfo(
-        id=state["run_id"], query=state["query"], scope=state["scope"], started_at=state["started_at"],
+        id=state["run_id"], version=state.get("version", 1), rerun_from=state.get("rerun_from"), query=state["query"], scope=state["scope"], started_at=state["started_at"],
         finished_at=finished_at, pack=state["pack"], pack_version=state["pack_version"],
         pack_as_of=state["pack_as_of"], baseline_only=state["baseline"], policies=state["policy_input"],
         output_dir=state["out_dir"], report_files=tuple(report_files), steps=tuple(steps),
@@ -42,7 +42,7 @@ def build_report(state: Mapping[str, Any], finished_at: str, report_files: Seque
         estimated_cost_usd=round(cost, 4) if cost is not None else None,
     )
     order = {r.id: i for i, r in enumerate(state["requirements"])}
-    return RunReport(
+    report = RunReport(
         analysis=state["analysis"],
         requirements=tuple(state["requirements"]),
         assessments=tuple(sorted(state.get("assessments", []), key=lambda a: order.get(a.requirement_id, 0))),
@@ -52,21 +52,33 @@ def build_report(state: Mapping[str, Any], finished_at: str, report_files: Seque
         sources=tuple(state["sources"]),
         run=run,
     )
+    previous = state.get("previous")
+    if previous is not None:
+        from agent.compare import compare
+
+        report = report.model_copy(update={"comparison": compare(previous, report)})
+    return report
 
 
-def report_files(run_id: str) -> list[str]:
+def report_folder(run_id: str, version: int = 1) -> str:
+    return f"reports/{run_id}" if version == 1 else f"reports/{run_id}-v{version}"
+
+
+def report_files(run_id: str, version: int = 1) -> list[str]:
     """Report paths, relative to the output folder."""
-    return [f"reports/{run_id}/report.md", f"reports/{run_id}/report.json"]
+    folder = report_folder(run_id, version)
+    return [f"{folder}/report.md", f"{folder}/report.json"]
 
 
 def write_report(state: Mapping[str, Any], finished_at: str, prices: tuple[float | None, float | None] = (None, None)) -> RunReport:
     """Write report.md and report.json under <out>/reports/<run id>/ through the safe writer."""
     from tools.writer import SafeWriter
 
-    files = report_files(state["run_id"])
+    version = state.get("version", 1)
+    files = report_files(state["run_id"], version)
     report = build_report(state, finished_at, files, prices)
     # A run's report folder keeps its own manifest, so the drafts' manifest only changes with the drafts.
-    with SafeWriter(Path(state["out_dir"]) / "reports" / state["run_id"]) as writer:
+    with SafeWriter(Path(state["out_dir"]) / report_folder(state["run_id"], version)) as writer:
         writer.write("report.md", render_markdown(report))
         writer.write("report.json", to_json(report))
     return report
@@ -109,8 +121,15 @@ def render_markdown(r: RunReport) -> str:
         f"Generated: {run.finished_at}  ",
         f"Run: `{run.id}` · Query: \"{run.query}\" · Scope: {', '.join(run.scope.topics)} — {run.scope.jurisdiction_name}"
         + (f" ({run.scope.regime_hint})" if run.scope.regime_hint else "") + "  ",
-        f"Engines: {_engines(run.steps)} · Knowledge pack {run.pack} v{run.pack_version}, as of {run.pack_as_of}", "",
+        f"Engines: {_engines(run.steps)} · Knowledge pack {run.pack} v{run.pack_version}, as of {run.pack_as_of}"
+        + (f" · Version {run.version} (re-run from {run.rerun_from})" if run.version > 1 else ""), "",
     ])
+    if r.comparison is not None:
+        from agent.compare import summary_lines
+
+        c = r.comparison
+        w([f"## Changes since run `{c.previous_run_id}` v{c.previous_version} ({c.previous_finished_at})", "",
+           *(f"- {line}" for line in summary_lines(c)), ""])
     if a.baseline_only:
         w(["> **Baseline only.** No local law for this jurisdiction is held; requirements below come from "
            "international standards and are not statements of local law.", ""])
@@ -227,9 +246,13 @@ def _engines(steps: Sequence[StepRecord]) -> str:
 def _methodology(r: RunReport) -> list[str]:
     run = r.run
     out = ["# Methodology and Limitations", "", "## Steps", "",
-           "| Step | Engine | Status | Duration (s) | Tokens in | Tokens out | Detail |",
-           "| --- | --- | --- | --- | --- | --- | --- |"]
-    out += [f"| {s.step} | {s.engine} | {s.status} | {s.duration_s:.3f} | {s.tokens_in} | {s.tokens_out} | {s.detail} |" for s in run.steps]
+           "| Step | Engine | Status | Duration (s) | Tokens in | Tokens out | Detail | Run version |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    out += [f"| {s.step} | {s.engine} | {s.status} | {s.duration_s:.3f} | {s.tokens_in} | {s.tokens_out} | {s.detail} | "
+            f"v{s.version}{' (reused)' if s.version < run.version else ''} |" for s in run.steps]
+    if run.rerun_from:
+        out += ["", f"This is version {run.version} of run `{run.id}`, re-run from the `{run.rerun_from}` step; steps marked "
+                "*reused* were not executed again."]
     cost = f"estimated cost USD {run.estimated_cost_usd:.4f}" if run.estimated_cost_usd is not None else "cost not estimated (set AGENT_PRICE_IN_PER_MTOK and AGENT_PRICE_OUT_PER_MTOK)"
     out += ["", f"Model usage: {run.tokens_in} tokens in, {run.tokens_out} tokens out; {cost}."]
     out += ["", "## How coverage was decided", "", COVERAGE_NOTE, "", "## What was limited", ""]

@@ -31,34 +31,135 @@ def run_pipeline(
     context=None,  # graphs.context.RunContext; None = from settings (keys in the environment)
 ) -> RunReport:
     """Execute the graph with a SQLite checkpointer; returns the run's report."""
+    from agent.runstore import RunStore
     from agent.settings import load_settings
     from graphs.context import make_context
-    from graphs.pipeline import RECURSION_LIMIT, build, open_checkpointer
 
     run_id = run_id or new_run_id()
     ctx = context or make_context(load_settings())
-    progress.start(
-        run_id,
-        f"{', '.join(scope.topics)} — {scope.jurisdiction_name}" + (f" ({scope.regime_hint})" if scope.regime_hint else ""),
-        engine_line(ctx),
-    )
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with RunStore(db_path) as store:
+        previous = store.previous(scope, started, exclude=run_id)
+        store.start(run_id, 1, scope, started, str(out_dir), str(policies) if policies else None)
+    inputs = {
+        "run_id": run_id, "version": 1, "rerun_from": None, "previous": previous,
+        "query": scope.query, "scope": scope,
+        "policies_dir": str(policies) if policies else None,
+        "out_dir": str(out_dir), "started_at": started,
+    }
+    progress.start(run_id, _scope_line(scope), engine_line(ctx))
+    return _execute(db_path, run_id, 1, ctx, progress, lambda graph, config: graph.stream(
+        inputs, config, stream_mode="updates", context=ctx))
+
+
+# Steps a run can be re-run from, by the name users see (and the graph node it starts at).
+RERUN_STEPS = {
+    "research": "research",
+    "analysis": "analyze", "analyze": "analyze",
+    "gaps": "read_policies", "policies": "read_policies", "assess": "read_policies", "read_policies": "read_policies",
+    "drafts": "draft", "draft": "draft",
+}
+
+
+class RerunError(Exception):
+    """A re-run that cannot start (unknown run or step); the message says what to do."""
+
+
+def rerun_pipeline(
+    run_id: str,
+    from_step: str,
+    *,
+    db_path: Path,
+    progress: Progress,
+    policies: Path | None = None,
+    out_dir: Path | None = None,
+    context=None,
+) -> RunReport:
+    """Re-run ``run_id`` from a step as a new version: earlier steps are reused from the checkpoints."""
+    from agent.runstore import RunStore
+    from agent.settings import load_settings
+    from graphs.context import make_context
+    from graphs.pipeline import build, open_checkpointer
+
+    node = RERUN_STEPS.get(from_step.lower())
+    if node is None:
+        raise RerunError(f"cannot re-run from {from_step!r}; choose one of: research, analysis, gaps, drafts.")
+    with RunStore(db_path) as store:
+        versions = store.versions(run_id)
+        if not versions:
+            raise RerunError(f"no run {run_id!r} in {db_path}; see `agent runs list`.")
+        latest = max(v.version for v in versions)
+        base = store.report(run_id, latest)
+    if base is None:
+        raise RerunError(f"run {run_id} v{latest} did not finish; nothing to re-run from (start a new run).")
+    saver = open_checkpointer(db_path)
+    try:
+        graph = build(checkpointer=saver)
+        snapshot, before = _fork_point(graph, run_id, node)
+    finally:
+        saver.conn.close()
+    if snapshot is None:
+        raise RerunError(f"run {run_id} never reached the {from_step} step (it had nothing to do there); re-run from an earlier step.")
+
+    version = latest + 1
+    ctx = context or make_context(load_settings())
+    ctx.version = version
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    scope = base.run.scope
+    values = snapshot.values
+    new_policies = str(policies) if policies else values.get("policies_dir")
+    new_out = str(out_dir) if out_dir else values.get("out_dir")
+    update = {"version": version, "rerun_from": from_step.lower(), "previous": base, "started_at": started,
+              "policies_dir": new_policies, "out_dir": new_out, "warnings": None}
+    if node == "research":
+        update |= {"search_results": None, "sources": None}
+    with RunStore(db_path) as store:
+        store.start(run_id, version, scope, started, new_out, new_policies, rerun_from=from_step.lower())
+    progress.start(f"{run_id} v{version}", _scope_line(scope) + f" — re-run from {from_step}", engine_line(ctx))
+
+    def go(graph, config):  # noqa: ANN001, ANN202
+        forked = graph.update_state(snapshot.config, update, as_node=before)
+        return graph.stream(None, {**config, "configurable": forked["configurable"]}, stream_mode="updates", context=ctx)
+
+    return _execute(db_path, run_id, version, ctx, progress, go)
+
+
+def _fork_point(graph, run_id: str, node: str):  # noqa: ANN001, ANN202
+    """The checkpoint just before ``node`` ran in the run's latest version, and the node that led to it."""
+    snap = graph.get_state({"configurable": {"thread_id": run_id}})
+    while snap is not None and snap.config:
+        parent = graph.get_state(snap.parent_config) if snap.parent_config else None
+        if node in snap.next and parent is not None and parent.next:
+            return snap, parent.next[0]
+        snap = parent
+    return None, None
+
+
+def _scope_line(scope: Scope) -> str:
+    return f"{', '.join(scope.topics)} — {scope.jurisdiction_name}" + (f" ({scope.regime_hint})" if scope.regime_hint else "")
+
+
+def _execute(db_path: Path, run_id: str, version: int, ctx, progress: Progress, stream) -> RunReport:  # noqa: ANN001
+    from agent.runstore import RunStore
+    from graphs.pipeline import RECURSION_LIMIT, build, open_checkpointer
+
     saver = open_checkpointer(db_path)
     try:
         graph = build(checkpointer=saver)
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT,
                   "max_concurrency": ctx.settings.max_parallel}
-        inputs = {
-            "run_id": run_id,
-            "query": scope.query,
-            "scope": scope,
-            "policies_dir": str(policies) if policies else None,
-            "out_dir": str(out_dir),
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        for update in graph.stream(inputs, config, stream_mode="updates", context=ctx):
-            for node_update in update.values():
-                for record in (node_update or {}).get("steps", []):
-                    progress.step(record)
-        return graph.get_state(config).values["report"]
+        try:
+            for update in stream(graph, config):
+                for node_update in update.values():
+                    for record in (node_update or {}).get("steps", []):
+                        progress.step(record)
+            report = graph.get_state(config).values["report"]
+        except BaseException:
+            with RunStore(db_path) as store:
+                store.fail(run_id, version)
+            raise
+        with RunStore(db_path) as store:
+            store.finish(report)
+        return report
     finally:
         saver.conn.close()

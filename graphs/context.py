@@ -18,6 +18,7 @@ class RunContext:
     search: Callable[..., Any] | None  # None: no search key, the pack is searched instead
     fetch: Callable[[str], Any] | None
     today: str
+    version: int = 1  # the run version this invocation executes (re-runs: 2, 3, ...)
 
 
 def make_context(settings: Settings, factory: Callable[[str], Any] | None = None) -> RunContext:

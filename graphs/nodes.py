@@ -35,7 +35,7 @@ def step(name: str) -> Callable[[Callable[..., Update]], Callable[..., Update]]:
             record = StepRecord(
                 step=name, engine=update.pop("_engine", "embedded"), status=update.pop("_status", "completed"),
                 duration_s=round(time.perf_counter() - t0, 4), tokens_in=tokens_in, tokens_out=tokens_out,
-                detail=update.pop("_detail", ""),
+                detail=update.pop("_detail", ""), version=ctx.version,
             )
             update.setdefault("steps", [record])
             return update
@@ -186,7 +186,8 @@ def analyze_node(state: PipelineState, ctx: RunContext) -> Update:
         except ModelError as err:
             update = fallback(update, err, "Analysis")
         else:
-            return {**update, "analysis": analysis, "requirements": [*state["requirements"], *web_reqs],
+            kept = [r for r in state["requirements"] if "-WEB-" not in r.id]  # a re-run replaces earlier web requirements
+            return {**update, "analysis": analysis, "requirements": [*kept, *web_reqs],
                     "warnings": [*update.get("warnings", []), *warnings], "_engine": "live",
                     "_tokens": (usage.tokens_in, usage.tokens_out),
                     "_detail": f"status {analysis.status}; {len(web_reqs)} requirements from web sources"}
@@ -420,10 +421,10 @@ def report_node(state: PipelineState, ctx: RunContext) -> Update:
     """Write the report; it records its own step so the report lists every step, itself included."""
     t0 = time.perf_counter()
     finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    files = reporting.report_files(state["run_id"])
+    files = reporting.report_files(state["run_id"], state.get("version", 1))
     record = StepRecord(
         step="report", engine="embedded", status="completed",
-        duration_s=round(time.perf_counter() - t0, 4), detail=", ".join(files),
+        duration_s=round(time.perf_counter() - t0, 4), detail=", ".join(files), version=ctx.version,
     )
     prices = (ctx.settings.price_in_per_mtok, ctx.settings.price_out_per_mtok)
     report = reporting.write_report({**state, "steps": [*state.get("steps", []), record]}, finished, prices)

@@ -41,7 +41,13 @@ def merge_dict(old: dict[str, str] | None, new: dict[str, str] | None) -> dict[s
 
 
 def add_unique(old: list[str] | None, new: list[str] | None) -> list[str]:
-    return list(dict.fromkeys([*(old or ()), *(new or ())]))
+    if new is None:  # a re-run clears what it will produce again
+        return []
+    return list(dict.fromkeys([*(old or ()), *new]))
+
+
+def add_or_clear(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
+    return [] if new is None else [*(old or ()), *new]
 
 
 class PipelineState(TypedDict, total=False):
@@ -52,6 +58,9 @@ class PipelineState(TypedDict, total=False):
     policies_dir: str | None
     out_dir: str
     started_at: str
+    version: int  # 1, then 2, 3, ... for re-runs from a step (same thread, forked checkpoint)
+    rerun_from: str | None
+    previous: RunReport | None  # the run this one is compared with
     # research and analysis
     pack: str
     pack_version: str
@@ -60,7 +69,7 @@ class PipelineState(TypedDict, total=False):
     regimes: dict[str, str]
     sources: Annotated[list[Source], merge_by("id")]
     queries: list[dict[str, Any]]
-    search_results: Annotated[list[dict[str, Any]], operator.add]
+    search_results: Annotated[list[dict[str, Any]], add_or_clear]
     texts: Annotated[dict[str, str], merge_dict]  # source id -> fetched text (untrusted data)
     findings: list[Finding]
     requirements: list[Requirement]
