@@ -168,8 +168,124 @@ def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazi
     console.print(f"\nDrafts in {run.output_dir}: {written} written, {unchanged} unchanged, {len(kept)} kept (edited by you)")
     for d in kept:
         console.print(f"  [yellow]{d.path} was edited by a person: kept; new version in {d.written_as}[/]")
+    if report.comparison is not None:
+        from agent.compare import summary_lines
+
+        c = report.comparison
+        console.print(f"\nSince run {c.previous_run_id} v{c.previous_version}:")
+        for line in summary_lines(c):
+            console.print(f"  {escape(line)}")
     console.print(f"Report: {run.output_dir}/{run.report_files[0]} (JSON: {run.report_files[1]})")
-    console.print(f"Sources: {len(report.sources)} · Run id: {run.id}")
+    console.print(f"Sources: {len(report.sources)} · Run id: {run.id}" + (f" v{run.version}" if run.version > 1 else ""))
+
+
+runs_app = typer.Typer(
+    help="Past runs: list them, show a run's steps and changes, its history through the steps, re-run from a step.",
+    no_args_is_help=True, rich_markup_mode=None,
+)
+app.add_typer(runs_app, name="runs")
+
+
+def _run_id(store, given: str) -> str:  # noqa: ANN001
+    found = store.resolve(given)
+    if found is None:
+        _fail(f"no run matches {given!r} (or the prefix is ambiguous); see `agent runs list`.", EXIT_BAD_INPUT)
+    return found
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs to show.")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+) -> None:
+    """Runs, newest first: id, version, query, started, status, engine."""
+    from agent.runstore import RunStore
+
+    with RunStore(_settings().db_path) as store:
+        rows = store.rows(limit)
+    if json_out:
+        for r in rows:
+            typer.echo(r.model_dump_json())
+        return
+    if not rows:
+        typer.echo('No runs yet. Start one with: agent run "stablecoin KZ"')
+        return
+    from agent.runview import print_list
+
+    print_list(rows)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or an unambiguous prefix).")],
+    version: Annotated[Optional[int], typer.Option("--version", "-v", min=1, help="Version to show [default: the latest].")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run's report JSON.")] = False,
+) -> None:
+    """A run's step table (status, engine, tokens, duration), warnings and the changes since the previous run."""
+    from agent.runstore import RunStore
+
+    with RunStore(_settings().db_path) as store:
+        rid = _run_id(store, run_id)
+        report = store.report(rid, version)
+        versions = store.versions(rid)
+    if report is None:
+        state = next((v.status for v in versions if version in (None, v.version)), "unknown")
+        _fail(f"run {rid} has no finished report{f' for v{version}' if version else ''} (status: {state}).", EXIT_BAD_INPUT)
+    if json_out:
+        from agent.report import to_json
+
+        sys.stdout.write(to_json(report))
+        return
+    from agent.runview import print_show
+
+    print_show(report, versions)
+
+
+@runs_app.command("history")
+def runs_history(run_id: Annotated[str, typer.Argument(help="Run id (or an unambiguous prefix).")]) -> None:
+    """How the analysis evolved through the steps of the run's latest version, from the checkpoints."""
+    from agent.runstore import RunStore
+    from agent.runview import history, print_history
+
+    settings = _settings()
+    with RunStore(settings.db_path) as store:
+        rid = _run_id(store, run_id)
+    rows = history(settings.db_path, rid)
+    if not rows:
+        _fail(f"no checkpoints for run {rid}.", EXIT_BAD_INPUT)
+    print_history(rid, rows)
+
+
+@runs_app.command("rerun")
+def runs_rerun(
+    run_id: Annotated[str, typer.Argument(help="Run id (or an unambiguous prefix).")],
+    from_step: Annotated[str, typer.Option("--from", help="Step to start from: research, analysis, gaps (re-reads the policies and re-assesses) or drafts.")],
+    policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="A different policy folder for the re-run (read-only).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="A different output folder [default: the run's].")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the new version's report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
+) -> None:
+    """Re-run from a step with changed inputs, as a new version of the same run; earlier steps are reused."""
+    from agent.progress import Progress
+    from agent.runner import RerunError, rerun_pipeline
+    from agent.runstore import RunStore
+
+    if policies is not None and not policies.is_dir():
+        _fail(f"policy folder {str(policies)!r} does not exist or is not a folder.", EXIT_BAD_INPUT)
+    settings = _settings()
+    with RunStore(settings.db_path) as store:
+        rid = _run_id(store, run_id)
+    progress = Progress(enabled=False if (json_out or quiet) else None)
+    try:
+        report = rerun_pipeline(rid, from_step, db_path=settings.db_path, progress=progress, policies=policies, out_dir=out)
+    except RerunError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    if json_out:
+        from agent.report import to_json
+
+        sys.stdout.write(to_json(report))
+        return
+    _print_summary(report)
 
 
 def main() -> None:
