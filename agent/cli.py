@@ -179,6 +179,44 @@ def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazi
     console.print(f"Sources: {len(report.sources)} · Run id: {run.id}" + (f" v{run.version}" if run.version > 1 else ""))
 
 
+@app.command()
+def chat(
+    thread: Annotated[Optional[str], typer.Option("--thread", "-t", help="Resume a thread by id (see --list).")] = None,
+    list_threads: Annotated[bool, typer.Option("--list", help="List chat threads and exit.")] = False,
+    policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="Your policy folder (read-only), for /run and the policy tools.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where confirmed drafts are written [default: policies_out, or AGENT_OUT_DIR].")] = None,
+) -> None:
+    """Interactive session: ask questions, /run analyses, review gaps and write drafts after confirming."""
+    from agent import chat as chatmod
+
+    settings = _settings()
+    if list_threads:
+        rows = chatmod.list_threads(settings.db_path)
+        if not rows:
+            typer.echo("No chat threads yet. Start one with: agent chat")
+        for tid, updated, title, turns in rows:
+            typer.echo(f"{tid}  {updated.replace('T', ' ')[:16]}  {turns:>3} turns  {title}")
+        return
+    if thread is not None and not chatmod.thread_exists(settings.db_path, thread):
+        _fail(f"no chat thread {thread!r}; `agent chat --list` shows the threads.", EXIT_BAD_INPUT)
+    if policies is not None and not policies.is_dir():
+        _fail(f"policy folder {str(policies)!r} does not exist or is not a folder.", EXIT_BAD_INPUT)
+    out_dir = out or settings.out_dir
+    if policies is not None and _inside(out_dir, policies):
+        _fail("the output folder must not be inside the policy folder (the policy folder is read-only).", EXIT_BAD_INPUT)
+    try:
+        import readline  # noqa: F401 — line editing and history for input()
+    except ImportError:
+        pass
+    model = None
+    if settings.has_openai:
+        from agent.llm import default_factory
+
+        model = default_factory(settings)("analyst")
+    session = chatmod.Session(settings, db_path=settings.db_path, out_dir=out_dir, policies=policies, thread_id=thread, model=model)
+    raise typer.Exit(session.run())
+
+
 runs_app = typer.Typer(
     help="Past runs: list them, show a run's steps and changes, its history through the steps, re-run from a step.",
     no_args_is_help=True, rich_markup_mode=None,

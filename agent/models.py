@@ -242,7 +242,7 @@ class DraftOutput(Frozen):
     kind: Literal["new", "modifies_existing"]
     modifies: tuple[str, ...] = ()
     path: str
-    action: Literal["written", "unchanged", "kept_human_edit"]
+    action: Literal["written", "unchanged", "kept_human_edit", "proposed"] = Field(description="proposed: held for confirmation (chat), not written")
     written_as: str | None = None
 
 

@@ -62,6 +62,16 @@ steps that put the controls into practice. Use [Company] where the context does 
 Do not invent facts about the company that the context does not support."""
 
 
+CHAT_SYSTEM = (
+    SYSTEM + " You are talking with a compliance officer in an interactive session. Use the tools: "
+    "lookup_pack for the built-in, cited knowledge pack; search_web and fetch_page for current sources; "
+    "list_policies and read_policy for the company's own (read-only) policies; run_analysis for a full "
+    "analysis; show_gaps and show_drafts for its results; draft_policy to write one proposed draft (the "
+    "user confirms before anything is written). Cite pack items by their source ids in square brackets "
+    "and web sources by URL. Be concise."
+)
+
+
 def fence(label: str, text: str) -> str:
     """Mark untrusted text so the model treats it as data."""
     clean = text.replace("<<<", "‹‹‹").replace(">>>", "›››")

@@ -225,7 +225,8 @@ def _policy_update_section(r: RunReport) -> list[str]:
             "| File | Gaps | Action |", "| --- | --- | --- |"]
     for d in r.drafts:
         action = {"written": "written", "unchanged": "unchanged (identical content already present)",
-                  "kept_human_edit": f"kept your edited file; new version written to `{d.written_as}`"}[d.action]
+                  "kept_human_edit": f"kept your edited file; new version written to `{d.written_as}`",
+                  "proposed": "proposed in chat; written only when you confirm"}[d.action]
         out.append(f"| `{d.path}` | {', '.join(d.gap_ids)} | {action} |")
     if not r.drafts:
         out.append("| — | — | nothing to write: no gaps |")

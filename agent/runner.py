@@ -29,6 +29,7 @@ def run_pipeline(
     progress: Progress,
     run_id: str | None = None,
     context=None,  # graphs.context.RunContext; None = from settings (keys in the environment)
+    write_drafts: bool = True,
 ) -> RunReport:
     """Execute the graph with a SQLite checkpointer; returns the run's report."""
     from agent.runstore import RunStore
@@ -45,7 +46,7 @@ def run_pipeline(
         "run_id": run_id, "version": 1, "rerun_from": None, "previous": previous,
         "query": scope.query, "scope": scope,
         "policies_dir": str(policies) if policies else None,
-        "out_dir": str(out_dir), "started_at": started,
+        "out_dir": str(out_dir), "started_at": started, "write_drafts": write_drafts,
     }
     progress.start(run_id, _scope_line(scope), engine_line(ctx))
     return _execute(db_path, run_id, 1, ctx, progress, lambda graph, config: graph.stream(

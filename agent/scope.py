@@ -572,3 +572,14 @@ def parse_scope(query: str) -> Scope:
         jurisdiction_name=index.display[code],
         regime_hint=hint,
     )
+
+
+def places_in(text: str) -> list[tuple[str, str | None]]:
+    """Jurisdictions named anywhere in free text, e.g. a chat question: (alpha-2 code or "EU", regime hint)."""
+    index = _index()
+    prepared = _prepare((text or "")[:2000])
+    tokens = [
+        _Token(m.group(0), _fold(m.group(0)), _stem(_fold(m.group(0))), m.start(), m.end())
+        for m in _TOKEN.finditer(prepared)
+    ]
+    return list(dict.fromkeys((m.place.code, m.place.hint) for m in _scan(index, tokens) if m.kind == "place"))

@@ -390,6 +390,10 @@ def write_node(state: PipelineState, ctx: RunContext) -> Update:
     order = {g.id: i for i, g in enumerate(state.get("gaps", []))}
     drafts = sorted(state.get("drafts", []), key=lambda d: order.get(d.gap_ids[0], 99))
     outputs: list[DraftOutput] = []
+    if state.get("write_drafts") is False:
+        outputs = [DraftOutput(gap_ids=d.gap_ids, title=d.title, category=d.category, kind=d.kind, modifies=d.modifies,
+                               path=d.file_name, action="proposed") for d in drafts]
+        return {"outputs": outputs, "_detail": f"{len(outputs)} drafts proposed, none written (awaiting confirmation)"}
     with SafeWriter(state["out_dir"]) as writer:
         for d in drafts:
             res = writer.write(d.file_name, d.body)

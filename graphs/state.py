@@ -57,6 +57,7 @@ class PipelineState(TypedDict, total=False):
     scope: Scope
     policies_dir: str | None
     out_dir: str
+    write_drafts: bool  # False in chat: drafts are proposed, and written only after the user confirms
     started_at: str
     version: int  # 1, then 2, 3, ... for re-runs from a step (same thread, forked checkpoint)
     rerun_from: str | None
