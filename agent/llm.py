@@ -83,6 +83,9 @@ def default_factory(settings: Settings) -> Callable[[Role], Any]:
             timeout=settings.model_timeout_s,
             max_retries=0,  # retries are ours: Retry-After within a budget, quota never retried
             temperature=0,
+            # Token usage in streamed answers (chat) from OpenAI and compatible servers alike; langchain-openai
+            # turns it on only for the default base URL, which would make the two send different requests.
+            stream_usage=True,
         )
 
     return make

@@ -121,6 +121,11 @@ def _tool_args(name: str, prompt: str) -> dict[str, Any]:
     raise ValueError(name)
 
 
+def _sse(chunks: list[dict[str, Any]], model: str) -> str:
+    base = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": 0, "model": model}
+    return "".join(f"data: {json.dumps({**base, **c})}\n\n" for c in chunks) + "data: [DONE]\n\n"
+
+
 def _unanswered_tool_call(messages: list[dict[str, Any]]) -> str | None:
     for i, m in enumerate(messages):
         for call in m.get("tool_calls") or []:
@@ -151,7 +156,7 @@ class FakeServices:
                 services.arrivals.append((time.monotonic(), self.path))
                 time.sleep(services.latency_s)
                 status, headers, payload = services.answer(self.path, body)
-                data = json.dumps(payload).encode()
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
                 try:
                     self.send_response(status)
                     for k, v in {"content-type": "application/json", **headers}.items():
@@ -195,8 +200,11 @@ class FakeServices:
             return self._chat(body)
         return 404, {}, {"error": "not found"}
 
-    def _chat(self, body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
-        name = body["tools"][0]["function"]["name"]
+    def _chat(self, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        names = [t["function"]["name"] for t in body.get("tools", [])]
+        if "lookup_pack" in names:
+            return self._chat_agent(body)
+        name = names[0]
         if (call := _unanswered_tool_call(body["messages"])) is not None:
             return 400, {}, {"error": {"message": f"An assistant message with 'tool_calls' must be followed by tool messages "
                                                   f"responding to each 'tool_call_id'. Missing: {call}",
@@ -223,3 +231,42 @@ class FakeServices:
             "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(json.dumps(args)) // 4,
                       "total_tokens": len(prompt) // 4 + len(json.dumps(args)) // 4},
         }
+
+    def _chat_agent(self, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        """The chat session's agent: look the question up in the pack, then answer from the tool result."""
+        messages = body["messages"]
+        model = body.get("model", "fake")
+        last = messages[-1]
+        if last.get("role") == "tool":
+            first = next((line for line in str(last.get("content", "")).splitlines() if line.strip()), "nothing found")
+            ids = re.findall(r"\[([a-z0-9-]+)\]", str(last.get("content", "")))
+            text = f"The pack holds this: {first.split(': ', 1)[-1][:160]} [{ids[0] if ids else 'no source'}]"
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            finish = "stop"
+        else:
+            question = next(m["content"] for m in reversed(messages) if m.get("role") == "user")
+            args = json.dumps({"question": question, "jurisdiction": "KZ"})
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call_lookup", "type": "function", "function": {"name": "lookup_pack", "arguments": args}}]}
+            finish = "tool_calls"
+        usage = {"prompt_tokens": sum(len(str(m.get("content") or "")) for m in messages) // 4, "completion_tokens": 20}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if not body.get("stream"):
+            return 200, {}, {"id": "chatcmpl-standin", "object": "chat.completion", "created": 0, "model": model,
+                             "choices": [{"index": 0, "finish_reason": finish, "message": message}], "usage": usage}
+        if finish == "stop":
+            words = message["content"].split(" ")
+            chunks = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
+            chunks += [{"choices": [{"index": 0, "delta": {"content": w + (" " if i < len(words) - 1 else "")}, "finish_reason": None}]}
+                       for i, w in enumerate(words)]
+        else:
+            call = message["tool_calls"][0]
+            chunks = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": None, "tool_calls": [
+                {"index": 0, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}]},
+                "finish_reason": None}]},
+                {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": call["function"]["arguments"]}}]},
+                              "finish_reason": None}]}]
+        chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            chunks.append({"choices": [], "usage": usage})
+        return 200, {"content-type": "text/event-stream"}, _sse(chunks, model)

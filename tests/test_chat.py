@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -187,4 +188,59 @@ def test_model_cannot_write_a_draft_without_the_users_yes(isolated: Path) -> Non
     s.ask("please write the cross-border policy")
     assert not (isolated / "out" / "Cross_Border_GAP-007.md").exists()
     assert "you declined" in s.values()["messages"][-2].content
+    s.saver.conn.close()
+
+
+# --- a model turn replayed from a cassette (cassettes/chat/) ----------------------------------------
+
+CHAT_CASSETTES = Path(__file__).resolve().parents[1] / "cassettes" / "chat"
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir() -> str:
+    return str(CHAT_CASSETTES)
+
+
+@pytest.fixture
+def vcr_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    from tests.test_live_cassettes import vcr_options
+
+    mode = request.config.getoption("--record-mode") or "none"
+    return {**vcr_options(), "record_mode": "none" if mode == "none" else "all"}
+
+
+@pytest.mark.vcr
+def test_streamed_model_answer_with_a_tool_call_replayed(vcr: Any, isolated: Path, request: pytest.FixtureRequest) -> None:
+    """langchain-openai streams (SSE) a lookup_pack call, then a cited answer; both turns come from the cassette."""
+    from agent.llm import default_factory
+    from agent.settings import Settings
+    from tests.fake_services import FakeServices
+    from tests.test_live_cassettes import OPENAI_KEY
+
+    recording = (request.config.getoption("--record-mode") or "none") != "none"
+    services = FakeServices("ok") if recording else None
+    env = {"OPENAI_API_KEY": OPENAI_KEY, "AGENT_MODEL": "gpt-4o-mini"}
+    if services is not None:
+        services.__enter__()
+        env["OPENAI_BASE_URL"] = services.url + "/v1"
+    try:
+        settings = Settings(_env_file=None, **env)
+        model = default_factory(settings)("analyst")
+        s, printed = session(isolated, model, [])
+        streamed: list[str] = []
+        s.console.print = lambda *a, **k: streamed.append(str(a[0]) if a else "")  # type: ignore[method-assign]
+        s.ask("what capital does a custodian need in the AIFC?")
+    finally:
+        if services is not None:
+            services.__exit__(None, None, None)
+    messages = s.values()["messages"]
+    assert [m.type for m in messages] == ["human", "ai", "tool", "ai"]
+    assert messages[1].tool_calls[0]["name"] == "lookup_pack"
+    answer = messages[-1].content
+    assert answer.startswith("The pack holds this:") and re.search(r"\[[a-z]+-[a-z0-9-]+\]", answer)
+    assert len([x for x in streamed if x.strip()]) > 3, "the answer arrived in pieces (streamed)"
+    assert any(p.startswith("Sources: ") for p in printed)
+    if not recording:
+        assert all(vcr.play_counts[i] for i in range(len(vcr.requests))), "both model turns were replayed"
+        assert all(json.loads(r.body).get("stream") is True for r in vcr.requests)
     s.saver.conn.close()

@@ -367,3 +367,12 @@ def test_cassettes_hold_no_secrets() -> None:
     for f in files:
         text = f.read_text(encoding="utf-8")
         assert not re.search(r"(?i)authorization:|bearer\s|sk-[A-Za-z0-9-]{20,}|tvly-[A-Za-z0-9-]{12,}|set-cookie|openai-organization", text), f.name
+
+
+def test_no_cassette_anywhere_holds_a_key_or_cookie() -> None:
+    files = sorted(CASSETTES.parent.rglob("*.yaml"))
+    assert len(files) >= len(SCENARIOS) + 2
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert not re.search(r"(?i)authorization:|bearer\s|sk-[A-Za-z0-9]{20,}|set-cookie|openai-organization|cookie:", text), f
+        assert OPENAI_KEY not in text and TAVILY_KEY not in text, f
