@@ -98,17 +98,15 @@ class RunStore:
                         (now(), run_id, version))
         self.db.commit()
 
-    def rows(self, limit: int = 50) -> list[RunRow]:
-        cur = self.db.execute(
-            "SELECT run_id, version, query, scope_key, started_at, finished_at, status, engine, out_dir, policies, rerun_from"
-            " FROM agent_runs ORDER BY started_at DESC, run_id DESC, version DESC LIMIT ?", (limit,))
+    def _select(self, where_order: str, args: tuple) -> list[RunRow]:
+        cur = self.db.execute(f"SELECT {', '.join(RunRow.model_fields)} FROM agent_runs {where_order}", args)
         return [RunRow(**dict(zip(RunRow.model_fields, r))) for r in cur]
 
+    def rows(self, limit: int = 50) -> list[RunRow]:
+        return self._select("ORDER BY started_at DESC, run_id DESC, version DESC LIMIT ?", (limit,))
+
     def versions(self, run_id: str) -> list[RunRow]:
-        cur = self.db.execute(
-            "SELECT run_id, version, query, scope_key, started_at, finished_at, status, engine, out_dir, policies, rerun_from"
-            " FROM agent_runs WHERE run_id = ? ORDER BY version", (run_id,))
-        return [RunRow(**dict(zip(RunRow.model_fields, r))) for r in cur]
+        return self._select("WHERE run_id = ? ORDER BY version", (run_id,))
 
     def resolve(self, prefix: str) -> str | None:
         """A full run id from an unambiguous prefix."""

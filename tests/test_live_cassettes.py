@@ -27,6 +27,7 @@ from agent.settings import Settings
 from graphs.context import make_context
 from tests.conftest import EXAMPLES
 from tests.fake_services import ATTACKER, CENTRAL_BANK, NEWS, OFFICIAL, OFFICIAL_QUOTE, FakeServices, page_transport
+from tests.test_search import scrub_request as drop_api_key
 from tools.fetch import fetch as fetch_page
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes" / "live"
@@ -71,15 +72,7 @@ def scrub_request(request: Any) -> Any:
     if m:
         path = m.group(1)
         request.uri = ("https://api.openai.com" if path.startswith("/v1/") else "https://api.tavily.com") + path
-    if request.body:
-        try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return request
-        if isinstance(data, dict) and "api_key" in data:
-            data.pop("api_key")
-            request.body = json.dumps(data).encode()
-    return request
+    return drop_api_key(request)
 
 
 def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
