@@ -117,3 +117,16 @@ def test_run_index_lives_in_the_checkpoint_database(agent_exe: str, isolated: Pa
     db = sqlite3.connect(isolated / ".agent" / "runs.sqlite")
     assert db.execute("SELECT status FROM agent_runs WHERE run_id = ?", (rid,)).fetchone() == ("completed",)
     assert db.execute("SELECT COUNT(*) FROM checkpoints WHERE thread_id = ?", (rid,)).fetchone()[0] > 10
+
+
+def test_rerun_from_gaps_sees_a_policy_file_changed_in_place(agent_exe: str, isolated: Path) -> None:
+    folder = isolated / "policies"
+    shutil.copytree(EXAMPLES, folder)
+    res = agent(agent_exe, "run", "stablecoin KZ", "--policies", str(folder), "--json", cwd=isolated)
+    v1 = json.loads(res.stdout)
+    with (folder / "AML_CTF_Policy.md").open("a", encoding="utf-8") as f:
+        f.write("\n" + CROSS_BORDER.split("\n", 2)[2])
+    v2 = json.loads(agent(agent_exe, "runs", "rerun", v1["run"]["id"], "--from", "gaps", "--json", cwd=isolated).stdout)
+    assert v2["run"]["policies"]["folder"] == str(folder)
+    assert v2["comparison"]["gaps_closed"] == ["GAP-007"]
+    assert {s["step"] for s in v2["run"]["steps"] if s["version"] == 1} == {"scope", "research", "analyze", "verify"}
