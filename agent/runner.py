@@ -110,10 +110,9 @@ def rerun_pipeline(
     values = snapshot.values
     new_policies = str(policies) if policies else values.get("policies_dir")
     new_out = str(out_dir) if out_dir else values.get("out_dir")
+    # The fork checkpoint holds only what earlier steps produced (their warnings included): nothing to clear.
     update = {"version": version, "rerun_from": from_step.lower(), "previous": base, "started_at": started,
-              "policies_dir": new_policies, "out_dir": new_out, "warnings": None}
-    if node == "research":
-        update |= {"search_results": None, "sources": None}
+              "policies_dir": new_policies, "out_dir": new_out}
     with RunStore(db_path) as store:
         store.start(run_id, version, scope, started, new_out, new_policies, rerun_from=from_step.lower())
     progress.start(f"{run_id} v{version}", _scope_line(scope) + f" — re-run from {from_step}", engine_line(ctx))

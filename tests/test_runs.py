@@ -130,3 +130,10 @@ def test_rerun_from_gaps_sees_a_policy_file_changed_in_place(agent_exe: str, iso
     assert v2["run"]["policies"]["folder"] == str(folder)
     assert v2["comparison"]["gaps_closed"] == ["GAP-007"]
     assert {s["step"] for s in v2["run"]["steps"] if s["version"] == 1} == {"scope", "research", "analyze", "verify"}
+
+
+def test_a_rerun_report_keeps_the_limits_of_the_steps_it_reused(agent_exe: str, isolated: Path) -> None:
+    v1 = first_run(agent_exe, isolated)
+    assert any("no TAVILY_API_KEY" in w for w in v1["run"]["warnings"])
+    v2 = json.loads(agent(agent_exe, "runs", "rerun", v1["run"]["id"], "--from", "drafts", "--json", cwd=isolated).stdout)
+    assert any("no TAVILY_API_KEY" in w for w in v2["run"]["warnings"]), "research was reused, and so was what limited it"
