@@ -169,12 +169,10 @@ def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazi
     for d in kept:
         console.print(f"  [yellow]{d.path} was edited by a person: kept; new version in {d.written_as}[/]")
     if report.comparison is not None:
-        from agent.compare import summary_lines
+        from agent.runview import print_comparison
 
-        c = report.comparison
-        console.print(f"\nSince run {c.previous_run_id} v{c.previous_version}:")
-        for line in summary_lines(c):
-            console.print(f"  {escape(line)}")
+        console.print()
+        print_comparison(console, report.comparison)
     console.print(f"Report: {run.output_dir}/{run.report_files[0]} (JSON: {run.report_files[1]})")
     console.print(f"Sources: {len(report.sources)} · Run id: {run.id}" + (f" v{run.version}" if run.version > 1 else ""))
 

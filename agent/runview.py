@@ -82,8 +82,6 @@ def print_show(report: RunReport, versions: list[RunRow]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from agent.compare import summary_lines
-
     console = Console(highlight=False)
     run = report.run
     console.print(f"[bold]Run {run.id} v{run.version}[/] — \"{escape(run.query)}\" · {run.started_at} → {run.finished_at}")
@@ -107,14 +105,22 @@ def print_show(report: RunReport, versions: list[RunRow]) -> None:
         for w in run.warnings:
             console.print(f"  - {escape(w)}")
     if report.comparison is not None:
-        c = report.comparison
-        console.print(f"[bold]Changes since run {c.previous_run_id} v{c.previous_version}[/]")
-        for line in summary_lines(c):
-            console.print(f"  - {escape(line)}")
+        print_comparison(console, report.comparison)
     else:
         console.print("No earlier run of this scope to compare with.")
     if len(versions) > 1:
         console.print("Versions: " + ", ".join(f"v{v.version} ({v.status}{', from ' + v.rerun_from if v.rerun_from else ''})" for v in versions))
+
+
+def print_comparison(console: Any, c: Any) -> None:
+    """The comparison block shared by `agent run`, `agent runs rerun` and `agent runs show`."""
+    from rich.markup import escape
+
+    from agent.compare import summary_lines
+
+    console.print(f"[bold]Changes since run {c.previous_run_id} v{c.previous_version}[/]")
+    for line in summary_lines(c):
+        console.print(f"  - {escape(line)}")
 
 
 def print_history(run_id: str, rows: list[HistoryRow]) -> None:

@@ -28,6 +28,7 @@ from graphs.context import make_context
 from tests.conftest import EXAMPLES
 from tests.fake_services import ATTACKER, CENTRAL_BANK, NEWS, OFFICIAL, OFFICIAL_QUOTE, FakeServices, page_transport
 from tests.test_search import scrub_request as drop_api_key
+from tests.test_search import vcr_options as search_vcr_options
 from tools.fetch import fetch as fetch_page
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes" / "live"
@@ -84,11 +85,11 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
 
 def vcr_options() -> dict[str, Any]:
     return {
+        **search_vcr_options(),  # the Tavily cassettes' filters, plus OpenAI's headers and the port
         "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
         "filter_headers": ["authorization", "cookie", "x-api-key", "openai-organization", "openai-project"],
         "before_record_request": scrub_request,
         "before_record_response": scrub_response,
-        "decode_compressed_response": True,
     }
 
 
