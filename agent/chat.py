@@ -376,6 +376,11 @@ class Session:
 
     # the loop
     def run(self) -> int:
+        import signal
+
+        # An interactive session owns Ctrl-C even when started by a parent that ignores SIGINT
+        # (ignored signals are inherited across exec, and Python then leaves them ignored).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             self.start()
             while True:

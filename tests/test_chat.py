@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,10 @@ PROMPT = "you> "
 
 def spawn(agent_exe: str, cwd: Path, *args: str) -> pexpect.spawn:
     env = {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
+    # Started the way a launcher that ignores SIGINT would (the ignore is inherited across exec): the
+    # session must still own Ctrl-C.
     child = pexpect.spawn(agent_exe, ["chat", *args], cwd=str(cwd), env=env, encoding="utf-8", timeout=90,
-                          dimensions=(50, 200))
+                          dimensions=(50, 200), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     child.logfile_read = sys.stdout if os.environ.get("CHAT_TEST_ECHO") else None
     return child
 
@@ -79,10 +80,8 @@ def test_a_new_user_session_without_keys(agent_exe: str, isolated: Path) -> None
     child.expect(PROMPT)
     assert "[afsa-daa]" in child.before
 
-    # Ctrl-C at the prompt does not end the session (SIGINT sent to the process, as the terminal would,
-    # after the prompt is up: a ^C typed through the pty can race readline's terminal setup on a busy machine)
-    time.sleep(0.5)
-    child.kill(signal.SIGINT)
+    # Ctrl-C at the prompt does not end the session, even though this session's parent ignored SIGINT
+    child.sendintr()
     child.expect(PROMPT)
     assert "Ctrl-D or /quit" in child.before
     child.sendline("/nonsense")
