@@ -42,7 +42,6 @@ class ChatEnv:
     db_path: Path
     out_dir: Path
     policies: Path | None
-    say: Callable[[str], None]
     confirm: Callable[[str], bool]
     progress: Any = None
     last_run_id: str | None = None
@@ -343,7 +342,7 @@ class Session:
         self.saver = open_checkpointer(db_path)
         self.model = model
         self.env = ChatEnv(settings=settings, db_path=db_path, out_dir=out_dir, policies=policies,
-                           say=self.out, confirm=self.confirm, progress=Progress(enabled=None))
+                           confirm=self.confirm, progress=Progress(enabled=None))
         self.graph = build_chat_graph(self.env, model, self.saver)
         self.resumed = thread_id is not None
         self.thread = thread_id or new_thread_id()

@@ -41,13 +41,7 @@ def merge_dict(old: dict[str, str] | None, new: dict[str, str] | None) -> dict[s
 
 
 def add_unique(old: list[str] | None, new: list[str] | None) -> list[str]:
-    if new is None:  # a re-run clears what it will produce again
-        return []
-    return list(dict.fromkeys([*(old or ()), *new]))
-
-
-def add_or_clear(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
-    return [] if new is None else [*(old or ()), *new]
+    return list(dict.fromkeys([*(old or ()), *(new or ())]))
 
 
 class PipelineState(TypedDict, total=False):
@@ -70,7 +64,7 @@ class PipelineState(TypedDict, total=False):
     regimes: dict[str, str]
     sources: Annotated[list[Source], merge_by("id")]
     queries: list[dict[str, Any]]
-    search_results: Annotated[list[dict[str, Any]], add_or_clear]
+    search_results: Annotated[list[dict[str, Any]], operator.add]
     texts: Annotated[dict[str, str], merge_dict]  # source id -> fetched text (untrusted data)
     findings: list[Finding]
     requirements: list[Requirement]
