@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.models import RunReport
+from agent.textsafe import clean_text
 
 HELP = """Commands:
   /run <topic> <jurisdiction>   run the full analysis (e.g. /run stablecoin KZ); drafts are proposed, not written
@@ -312,7 +313,11 @@ def build_chat_graph(env: ChatEnv, model: Any | None, checkpointer: Any) -> Any:
     bound = model.bind_tools(tools)
 
     def agent_node(state: dict) -> dict:
-        reply = bound.invoke([SystemMessage(content=CHAT_SYSTEM), *state["messages"][-40:]])
+        from agent.cancel import call_bounded
+
+        # Bounded and cancellable: Ctrl-C must not wait for a hanging server to answer.
+        messages = [SystemMessage(content=CHAT_SYSTEM), *state["messages"][-40:]]
+        reply = call_bounded(lambda: bound.invoke(messages), timeout=env.settings.model_timeout_s)
         return {"messages": [reply], "last_sources": list(dict.fromkeys(env.sources))}
 
     g.add_node("respond", agent_node)
@@ -349,11 +354,12 @@ class Session:
 
     # output helpers
     def out(self, text: str, style: str | None = None) -> None:
-        self.console.print(text, style=style, markup=False, highlight=False)
+        # Model output and stored text may carry terminal escapes (from a fetched page, a file name).
+        self.console.print(clean_text(text), style=style, markup=False, highlight=False)
 
     def confirm(self, question: str) -> bool:
         try:
-            return self.read(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+            return clean_text(self.read(f"{question} [y/N] ")).strip().lower() in ("y", "yes")
         except (EOFError, KeyboardInterrupt):
             return False
 
@@ -375,16 +381,26 @@ class Session:
 
     # the loop
     def run(self) -> int:
-        import signal
+        import sys
 
-        # An interactive session owns Ctrl-C even when started by a parent that ignores SIGINT
-        # (ignored signals are inherited across exec, and Python then leaves them ignored).
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        from agent import cancel
+
+        # Undecodable bytes typed or piped in become U+FFFD instead of crashing when the thread is saved.
+        if hasattr(sys.stdin, "reconfigure"):
+            sys.stdin.reconfigure(errors="replace")
+        # The session owns Ctrl-C (also when its parent ignored SIGINT) and it stops calls in flight.
+        with cancel.sigint_cancels():
+            return self._loop()
+
+    def _loop(self) -> int:
+        from agent import cancel
+
         try:
             self.start()
             while True:
+                cancel.reset()
                 try:
-                    line = self.read("you> ").strip()
+                    line = clean_text(self.read("you> ")).strip()
                 except EOFError:
                     self.out("\nBye.")
                     return 0
@@ -400,8 +416,10 @@ class Session:
                             return 0
                     else:
                         self.ask(line)
-                except KeyboardInterrupt:
+                except (KeyboardInterrupt, cancel.Cancelled):
                     self.out("\n[stopped]")
+                except Exception as exc:  # noqa: BLE001 — one turn failing must not end the session
+                    self.out(f"error: {_explain(exc)}", style="red")
         finally:
             self.saver.conn.close()
 
@@ -438,7 +456,7 @@ class Session:
                 if call.get("name"):
                     self.out(f"  · {call['name']}", style="dim")
             if chunk.content:
-                self.console.print(str(chunk.content), end="", markup=False, highlight=False, soft_wrap=True)
+                self.console.print(clean_text(str(chunk.content)), end="", markup=False, highlight=False, soft_wrap=True)
                 streamed = True
         if streamed:
             self.console.print()
@@ -494,6 +512,16 @@ class Session:
     def show(self, line: str, text: str) -> None:
         self.out(text)
         self.record(line, text)
+
+
+def _explain(exc: Exception) -> str:
+    """One line for a failed turn: the message of errors meant for users, the type of anything else."""
+    from tools.policies import PolicyFolderError
+    from tools.writer import UnsafePathError
+
+    if isinstance(exc, (PolicyFolderError, UnsafePathError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc} (the session goes on)"
 
 
 def _short(text: str, n: int = 160) -> str:

@@ -24,8 +24,14 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 
 
+EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C
+
+
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
+    from agent.textsafe import printable
+
+    # Messages may quote what the user typed or a file name: never let them drive the terminal.
+    typer.echo("error: " + "\n".join(printable(line) for line in message.split("\n")), err=True)
     raise typer.Exit(code)
 
 
@@ -55,34 +61,24 @@ def run(
 ) -> None:
     """Research a jurisdiction, assess your policies against it and draft the missing policies."""
     from agent.scope import ScopeError, parse_scope
+    from agent.textsafe import clean_text
 
     try:
-        scope = parse_scope(query)
+        scope = parse_scope(clean_text(query))
     except ScopeError as exc:
         msg = exc.message + "".join(f"\n  - {s}" for s in exc.suggestions)
         _fail(msg, EXIT_BAD_INPUT)
-    if policies is not None and not policies.is_dir():
-        _fail(f"policy folder {str(policies)!r} does not exist or is not a folder.", EXIT_BAD_INPUT)
 
     from agent.progress import Progress
-    from agent.runner import run_pipeline
+    from agent.runner import new_run_id, run_pipeline
 
     settings = _settings()
     out_dir = out or settings.out_dir
-    if policies is not None and _inside(out_dir, policies):
-        _fail("the output folder must not be inside the policy folder (the policy folder is read-only).", EXIT_BAD_INPUT)
+    db_path = _folders(settings, policies=policies, out=out_dir)
     progress = Progress(enabled=False if (json_out or quiet) else None)
-    try:
-        report = run_pipeline(scope, policies=policies, out_dir=out_dir, db_path=settings.db_path, progress=progress)
-    except Exception as exc:  # noqa: BLE001 — the CLI boundary: one clear line, exit 1
-        from tools.policies import PolicyFolderError
-        from tools.writer import UnsafePathError
-
-        if isinstance(exc, (PolicyFolderError, UnsafePathError)):
-            _fail(str(exc), EXIT_BAD_INPUT)
-        if debug:
-            raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", EXIT_INTERNAL)
+    run_id = new_run_id()
+    report = _guarded(lambda: run_pipeline(scope, policies=policies, out_dir=out_dir, db_path=db_path, progress=progress,
+                                           run_id=run_id), run_id, debug)
 
     if json_out:
         from agent.report import to_json
@@ -101,9 +97,11 @@ def doctor(
 
     settings = _settings()
     typer.echo(f"engine setting: {settings.engine}")
+    from agent.textsafe import redact_url
+
     for name, key, url in (("OPENAI_API_KEY", settings.openai_api_key, settings.openai_base_url),
                            ("TAVILY_API_KEY", settings.tavily_api_key, settings.tavily_base_url)):
-        typer.echo(f"{name}: {'set' if key else 'not set'}" + (f" (base URL {url})" if url else ""))
+        typer.echo(f"{name}: {'set' if key else 'not set'}" + (f" (base URL {redact_url(url)})" if url else ""))
     if not offline:
         for check in (check_openai(settings), check_tavily(settings)):
             mark = {True: "ok", False: "FAILED", None: "-"}[check.ok]
@@ -113,6 +111,50 @@ def doctor(
         typer.echo(f"  {step_name:<9} {plan}")
     typer.echo(f"budgets: {settings.max_searches} searches, {settings.max_fetches} fetches, "
                f"{settings.max_tokens} tokens, {settings.max_seconds:.0f} s")
+
+
+def _folders(settings, *, policies: Optional[Path] = None, out: Optional[Path] = None,  # noqa: ANN001
+             create_out: bool = True) -> Path:
+    """Check every folder a command will use before it starts; returns the run database path."""
+    from agent.preflight import InputError, check_out, check_policies, check_separate, check_state_dir
+
+    try:
+        check_state_dir(settings.state_dir)
+        if policies is not None:
+            check_policies(policies)
+        if out is not None and create_out:
+            check_out(out, policies)
+        elif out is not None:
+            check_separate(out, policies)
+    except InputError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    return settings.db_path
+
+
+def _db_path() -> Path:
+    return _folders(_settings())
+
+
+def _guarded(work, run_id: str, debug: bool):  # noqa: ANN001, ANN202
+    """Run the pipeline at the CLI boundary: bad input exit 2, Ctrl-C 130, anything else one line and exit 1."""
+    try:
+        return work()
+    except KeyboardInterrupt:
+        _fail(f"interrupted; run {run_id} is marked interrupted. Finish it with: agent runs rerun {run_id} --resume",
+              EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 — the CLI boundary: one clear line, exit 1
+        from agent.cancel import Cancelled
+        from agent.runner import RerunError
+        from tools.policies import PolicyFolderError
+        from tools.writer import UnsafePathError
+
+        if isinstance(exc, Cancelled):
+            _fail(f"interrupted; finish the run with: agent runs rerun {run_id} --resume", EXIT_INTERRUPTED)
+        if isinstance(exc, (PolicyFolderError, UnsafePathError, RerunError)):
+            _fail(str(exc), EXIT_BAD_INPUT)
+        if debug:
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", EXIT_INTERNAL)
 
 
 def _settings():  # noqa: ANN202
@@ -135,22 +177,15 @@ def schema() -> None:
     sys.stdout.write(resources.files("agent").joinpath("schemas", "report.schema.json").read_text(encoding="utf-8"))
 
 
-def _inside(child: Path, parent: Path) -> bool:
-    try:
-        child.resolve().relative_to(parent.resolve())
-        return True
-    except ValueError:
-        return False
-
-
 def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazily
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
+
+    from agent.textsafe import markup_safe as safe
 
     console = Console(highlight=False)
     a, run = report.analysis, report.run
-    console.print(f"\n[bold]{run.scope.jurisdiction_name} — {', '.join(run.scope.topics)}[/]: {escape(a.status)} (confidence {a.confidence_level})")
+    console.print(f"\n[bold]{run.scope.jurisdiction_name} — {', '.join(run.scope.topics)}[/]: {safe(a.status)} (confidence {a.confidence_level})")
     if a.baseline_only:
         console.print("[yellow]Baseline only: no local law held for this jurisdiction; international standards apply.[/]")
     table = Table(title="Compliance status", show_lines=False)
@@ -161,19 +196,19 @@ def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazi
         table.add_row(domain, f"[{colour}]{status}[/]")
     console.print(table)
     for g in report.gaps:
-        console.print(f"  {g.id} [{'red' if g.priority == 'critical' else 'yellow'}]{g.priority:<8}[/] {g.category}: {escape(g.requirement)}")
+        console.print(f"  {g.id} [{'red' if g.priority == 'critical' else 'yellow'}]{g.priority:<8}[/] {g.category}: {safe(g.requirement)}")
     written = sum(1 for d in report.drafts if d.action == "written")
     unchanged = sum(1 for d in report.drafts if d.action == "unchanged")
     kept = [d for d in report.drafts if d.action == "kept_human_edit"]
-    console.print(f"\nDrafts in {run.output_dir}: {written} written, {unchanged} unchanged, {len(kept)} kept (edited by you)")
+    console.print(f"\nDrafts in {safe(run.output_dir)}: {written} written, {unchanged} unchanged, {len(kept)} kept (edited by you)")
     for d in kept:
-        console.print(f"  [yellow]{d.path} was edited by a person: kept; new version in {d.written_as}[/]")
+        console.print(f"  [yellow]{safe(d.path)} was edited by a person: kept; new version in {safe(d.written_as or '')}[/]")
     if report.comparison is not None:
         from agent.runview import print_comparison
 
         console.print()
         print_comparison(console, report.comparison)
-    console.print(f"Report: {run.output_dir}/{run.report_files[0]} (JSON: {run.report_files[1]})")
+    console.print(f"Report: {safe(run.output_dir)}/{run.report_files[0]} (JSON: {run.report_files[1]})")
     console.print(f"Sources: {len(report.sources)} · Run id: {run.id}" + (f" v{run.version}" if run.version > 1 else ""))
 
 
@@ -188,6 +223,9 @@ def chat(
     from agent import chat as chatmod
 
     settings = _settings()
+    out_dir = out or settings.out_dir
+    # An output folder given with --out is checked now; the default one only when a draft is written.
+    _folders(settings, policies=policies, out=out_dir, create_out=out is not None)
     if list_threads:
         rows = chatmod.list_threads(settings.db_path)
         if not rows:
@@ -197,11 +235,6 @@ def chat(
         return
     if thread is not None and not chatmod.thread_exists(settings.db_path, thread):
         _fail(f"no chat thread {thread!r}; `agent chat --list` shows the threads.", EXIT_BAD_INPUT)
-    if policies is not None and not policies.is_dir():
-        _fail(f"policy folder {str(policies)!r} does not exist or is not a folder.", EXIT_BAD_INPUT)
-    out_dir = out or settings.out_dir
-    if policies is not None and _inside(out_dir, policies):
-        _fail("the output folder must not be inside the policy folder (the policy folder is read-only).", EXIT_BAD_INPUT)
     try:
         import readline  # noqa: F401 — line editing and history for input()
     except ImportError:
@@ -237,7 +270,7 @@ def runs_list(
     """Runs, newest first: id, version, query, started, status, engine."""
     from agent.runstore import RunStore
 
-    with RunStore(_settings().db_path) as store:
+    with RunStore(_db_path()) as store:
         rows = store.rows(limit)
     if json_out:
         for r in rows:
@@ -260,13 +293,14 @@ def runs_show(
     """A run's step table (status, engine, tokens, duration), warnings and the changes since the previous run."""
     from agent.runstore import RunStore
 
-    with RunStore(_settings().db_path) as store:
+    with RunStore(_db_path()) as store:
         rid = _run_id(store, run_id)
         report = store.report(rid, version)
         versions = store.versions(rid)
     if report is None:
         state = next((v.status for v in versions if version in (None, v.version)), "unknown")
-        _fail(f"run {rid} has no finished report{f' for v{version}' if version else ''} (status: {state}).", EXIT_BAD_INPUT)
+        hint = f"; finish it with: agent runs rerun {rid} --resume" if state == "interrupted" else ""
+        _fail(f"run {rid} has no finished report{f' for v{version}' if version else ''} (status: {state}){hint}.", EXIT_BAD_INPUT)
     if json_out:
         from agent.report import to_json
 
@@ -283,10 +317,10 @@ def runs_history(run_id: Annotated[str, typer.Argument(help="Run id (or an unamb
     from agent.runstore import RunStore
     from agent.runview import history, print_history
 
-    settings = _settings()
-    with RunStore(settings.db_path) as store:
+    db_path = _db_path()
+    with RunStore(db_path) as store:
         rid = _run_id(store, run_id)
-    rows = history(settings.db_path, rid)
+    rows = history(db_path, rid)
     if not rows:
         _fail(f"no checkpoints for run {rid}.", EXIT_BAD_INPUT)
     print_history(rid, rows)
@@ -295,27 +329,38 @@ def runs_history(run_id: Annotated[str, typer.Argument(help="Run id (or an unamb
 @runs_app.command("rerun")
 def runs_rerun(
     run_id: Annotated[str, typer.Argument(help="Run id (or an unambiguous prefix).")],
-    from_step: Annotated[str, typer.Option("--from", help="Step to start from: research, analysis, gaps (re-reads the policies and re-assesses) or drafts.")],
+    from_step: Annotated[Optional[str], typer.Option("--from", help="Step to start from, as a new version: research, analysis, gaps (re-reads the policies and re-assesses) or drafts.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted or failed run from its last checkpoint (same version).")] = False,
     policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="A different policy folder for the re-run (read-only).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="A different output folder [default: the run's].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the new version's report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
 ) -> None:
-    """Re-run from a step with changed inputs, as a new version of the same run; earlier steps are reused."""
+    """Re-run from a step with changed inputs as a new version (earlier steps reused), or --resume an interrupted run."""
     from agent.progress import Progress
-    from agent.runner import RerunError, rerun_pipeline
+    from agent.runner import rerun_pipeline, resume_pipeline
     from agent.runstore import RunStore
 
-    if policies is not None and not policies.is_dir():
-        _fail(f"policy folder {str(policies)!r} does not exist or is not a folder.", EXIT_BAD_INPUT)
+    if (from_step is None) == (not resume):
+        _fail("give either --from STEP (re-run from a step as a new version) or --resume (finish an interrupted run).", EXIT_BAD_INPUT)
+    if resume and (policies is not None or out is not None):
+        _fail("--resume finishes the run with the folders it started with; use --from STEP to change them.", EXIT_BAD_INPUT)
     settings = _settings()
-    with RunStore(settings.db_path) as store:
+    db_path = _db_path()
+    with RunStore(db_path) as store:
         rid = _run_id(store, run_id)
+        latest = max(store.versions(rid), key=lambda v: v.version)
+    # The run's own policy folder is checked by the step that reads it (a re-run from drafts never does).
+    _folders(settings, policies=policies, out=out or (Path(latest.out_dir) if latest.out_dir else None))
     progress = Progress(enabled=False if (json_out or quiet) else None)
-    try:
-        report = rerun_pipeline(rid, from_step, db_path=settings.db_path, progress=progress, policies=policies, out_dir=out)
-    except RerunError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+
+    def work():  # noqa: ANN202
+        if resume:
+            return resume_pipeline(rid, db_path=db_path, progress=progress)
+        return rerun_pipeline(rid, from_step or "", db_path=db_path, progress=progress, policies=policies, out_dir=out)
+
+    report = _guarded(work, rid, debug)
     if json_out:
         from agent.report import to_json
 

@@ -112,11 +112,13 @@ def reask_messages(raw: Any, error: Any) -> list[Any]:
 
 class ModelClient:
     def __init__(self, settings: Settings, budget: Budget, factory: Callable[[Role], Any] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] | None = None) -> None:
+        from agent.cancel import pause
+
         self.settings = settings
         self.budget = budget
         self.factory = factory or default_factory(settings)
-        self.sleep = sleep
+        self.sleep = sleep or pause
 
     def structured(self, role: Role, schema: type[T], messages: Sequence[Any]) -> tuple[T, Usage]:
         """One validated object of `schema`, or ModelError."""
@@ -139,29 +141,42 @@ class ModelClient:
         raise ModelError("bad_output", f"malformed structured output from {self.settings.model_for(role)} after {self.settings.reasks} re-ask(s)")
 
     def _invoke(self, model: Any, messages: list[Any], usage: Usage) -> dict[str, Any]:
+        from agent.cancel import DeadlineExceeded, call_bounded
+
         attempt = 0
         while True:
+            # The run's time budget bounds the call in flight, not only whether it may start.
+            left = self.budget.time_left()
+            if left <= 0:
+                raise ModelError("budget", f"time budget of {self.settings.max_seconds:.0f} s reached")
+            exc: Exception | None = None
             try:
-                out = model.invoke(messages)
-            except Exception as exc:  # noqa: BLE001 — classified below; unknown errors re-raised
-                err = classify(exc)
-                if err is None:
+                out = call_bounded(lambda: model.invoke(messages), timeout=min(self.settings.model_timeout_s, left))
+            except DeadlineExceeded:
+                if self.budget.time_left() <= 0:
+                    raise ModelError("budget", f"time budget of {self.settings.max_seconds:.0f} s reached during a model call") from None
+                err = ModelError("timeout", "the model service timed out")
+            except Exception as caught:  # noqa: BLE001 — classified below; unknown errors re-raised
+                exc = caught
+                classified = classify(caught)
+                if classified is None:
                     raise
-                wait = self._retry_wait(err, exc, attempt)
-                if wait is None:
-                    raise err from exc
-                attempt += 1
-                usage.retries += 1
-                self.sleep(wait)
-                continue
-            usage.calls += 1
-            meta = getattr(out.get("raw"), "usage_metadata", None) or {}
-            usage.tokens_in += int(meta.get("input_tokens", 0))
-            usage.tokens_out += int(meta.get("output_tokens", 0))
-            self.budget.charge(int(meta.get("input_tokens", 0)) + int(meta.get("output_tokens", 0)))
-            return out
+                err = classified
+            else:
+                usage.calls += 1
+                meta = getattr(out.get("raw"), "usage_metadata", None) or {}
+                usage.tokens_in += int(meta.get("input_tokens", 0))
+                usage.tokens_out += int(meta.get("output_tokens", 0))
+                self.budget.charge(int(meta.get("input_tokens", 0)) + int(meta.get("output_tokens", 0)))
+                return out
+            wait = self._retry_wait(err, exc, attempt)
+            if wait is None:
+                raise err from exc
+            attempt += 1
+            usage.retries += 1
+            self.sleep(wait)
 
-    def _retry_wait(self, err: ModelError, exc: Exception, attempt: int) -> float | None:
+    def _retry_wait(self, err: ModelError, exc: Exception | None, attempt: int) -> float | None:
         if err.kind not in ("rate_limit", "timeout", "server", "network") or attempt >= self.settings.max_retries:
             return None
         wait = retry_after(exc) if err.kind == "rate_limit" else None
@@ -169,7 +184,7 @@ class ModelClient:
         return wait if self.budget.take_wait(wait) else None
 
 
-def retry_after(exc: Exception) -> float | None:
+def retry_after(exc: Exception | None) -> float | None:
     """Seconds from Retry-After / retry-after-ms headers, if the server sent them."""
     headers = getattr(getattr(exc, "response", None), "headers", None) or {}
     try:

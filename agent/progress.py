@@ -23,22 +23,22 @@ class Progress:
 
     def start(self, run_id: str, scope_line: str, engine_line: str) -> None:
         if self.enabled:
-            from rich.markup import escape
+            from agent.textsafe import markup_safe as safe
 
-            self.console.print(f"[bold]Run {run_id}[/] · {escape(scope_line)} · {escape(engine_line)}")
+            self.console.print(f"[bold]Run {run_id}[/] · {safe(scope_line)} · {safe(engine_line)}")
 
     def step(self, record: Any) -> None:
         if self.enabled:
-            from rich.markup import escape
+            from agent.textsafe import markup_safe as safe
 
             icon = _ICON.get(record.status, "·")
             self.console.print(
-                f" {icon} {record.step:<13} [dim]{record.engine:<8} {record.duration_s:6.2f}s[/]  {escape(record.detail)}",
+                f" {icon} {record.step:<13} [dim]{record.engine:<8} {record.duration_s:6.2f}s[/]  {safe(record.detail)}",
                 markup=True,
             )
 
     def note(self, text: str) -> None:
         if self.enabled:
-            from rich.markup import escape
+            from agent.textsafe import markup_safe as safe
 
-            self.console.print(f"[yellow]{escape(text)}[/]")
+            self.console.print(f"[yellow]{safe(text)}[/]")

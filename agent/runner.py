@@ -76,7 +76,11 @@ def rerun_pipeline(
     out_dir: Path | None = None,
     context=None,
 ) -> RunReport:
-    """Re-run ``run_id`` from a step as a new version: earlier steps are reused from the checkpoints."""
+    """Re-run ``run_id`` from a step as a new version: earlier steps are reused from the checkpoints.
+
+    Works on finished and on interrupted or failed versions alike: the fork point is looked up in the
+    checkpoints of the latest version, whatever became of it.
+    """
     from agent.runstore import RunStore
     from agent.settings import load_settings
     from graphs.context import make_context
@@ -90,9 +94,8 @@ def rerun_pipeline(
         if not versions:
             raise RerunError(f"no run {run_id!r} in {db_path}; see `agent runs list`.")
         latest = max(v.version for v in versions)
-        base = store.report(run_id, latest)
-    if base is None:
-        raise RerunError(f"run {run_id} v{latest} did not finish; nothing to re-run from (start a new run).")
+        # Compared with the newest version that finished (an interrupted one has no report).
+        base = store.report(run_id)
     saver = open_checkpointer(db_path)
     try:
         graph = build(checkpointer=saver)
@@ -100,14 +103,15 @@ def rerun_pipeline(
     finally:
         saver.conn.close()
     if snapshot is None:
-        raise RerunError(f"run {run_id} never reached the {from_step} step (it had nothing to do there); re-run from an earlier step.")
+        raise RerunError(f"run {run_id} never reached the {from_step} step (it had nothing to do there, or it was "
+                         "interrupted before); re-run from an earlier step, or resume it with --resume.")
 
     version = latest + 1
     ctx = context or make_context(load_settings())
     ctx.version = version
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    scope = base.run.scope
     values = snapshot.values
+    scope = values["scope"]
     new_policies = str(policies) if policies else values.get("policies_dir")
     new_out = str(out_dir) if out_dir else values.get("out_dir")
     # The fork checkpoint holds only what earlier steps produced (their warnings included): nothing to clear.
@@ -122,6 +126,39 @@ def rerun_pipeline(
         return graph.stream(None, {**config, "configurable": forked["configurable"]}, stream_mode="updates", context=ctx)
 
     return _execute(db_path, run_id, version, ctx, progress, go)
+
+
+def resume_pipeline(run_id: str, *, db_path: Path, progress: Progress, context=None) -> RunReport:
+    """Finish an interrupted (or failed) run version from its last checkpoint; finished steps are not repeated."""
+    from agent.runstore import RunStore
+    from agent.settings import load_settings
+    from graphs.context import make_context
+    from graphs.pipeline import build, open_checkpointer
+
+    with RunStore(db_path) as store:
+        versions = store.versions(run_id)
+    if not versions:
+        raise RerunError(f"no run {run_id!r} in {db_path}; see `agent runs list`.")
+    row = max(versions, key=lambda v: v.version)
+    if row.status not in ("interrupted", "failed"):
+        raise RerunError(f"run {run_id} v{row.version} is {row.status}; only an interrupted or failed run can be resumed "
+                         "(use --from STEP to re-run a step).")
+    saver = open_checkpointer(db_path)
+    try:
+        snapshot = build(checkpointer=saver).get_state({"configurable": {"thread_id": run_id}})
+    finally:
+        saver.conn.close()
+    if not snapshot.next:
+        raise RerunError(f"run {run_id} v{row.version} has no step left to run; re-run it with --from STEP.")
+    ctx = context or make_context(load_settings())
+    ctx.version = row.version
+    with RunStore(db_path) as store:
+        store.resume(run_id, row.version)
+    scope = snapshot.values["scope"]
+    progress.start(f"{run_id} v{row.version}", _scope_line(scope) + f" — resumed at {', '.join(dict.fromkeys(snapshot.next))}",
+                   engine_line(ctx))
+    return _execute(db_path, run_id, row.version, ctx, progress,
+                    lambda graph, config: graph.stream(None, config, stream_mode="updates", context=ctx))
 
 
 def _fork_point(graph, run_id: str, node: str):  # noqa: ANN001, ANN202
@@ -140,23 +177,27 @@ def _scope_line(scope: Scope) -> str:
 
 
 def _execute(db_path: Path, run_id: str, version: int, ctx, progress: Progress, stream) -> RunReport:  # noqa: ANN001
+    from agent import cancel
     from agent.runstore import RunStore
     from graphs.pipeline import RECURSION_LIMIT, build, open_checkpointer
 
+    cancel.reset()
     saver = open_checkpointer(db_path)
     try:
         graph = build(checkpointer=saver)
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT,
                   "max_concurrency": ctx.settings.max_parallel}
         try:
-            for update in stream(graph, config):
-                for node_update in update.values():
-                    for record in (node_update or {}).get("steps", []):
-                        progress.step(record)
+            with cancel.sigint_cancels():
+                for update in stream(graph, config):
+                    for node_update in update.values():
+                        for record in (node_update or {}).get("steps", []):
+                            progress.step(record)
             report = graph.get_state(config).values["report"]
-        except BaseException:
+        except BaseException as exc:
+            stopped = isinstance(exc, (KeyboardInterrupt, cancel.Cancelled))
             with RunStore(db_path) as store:
-                store.fail(run_id, version)
+                store.set_status(run_id, version, "interrupted" if stopped else "failed")
             raise
         with RunStore(db_path) as store:
             store.finish(report)

@@ -2,10 +2,16 @@
 
 The checkpoints hold each step's state (for `runs history` and `runs rerun`); this table answers the
 questions that should not need a graph: which runs exist, their status, and the previous run of a scope.
+
+A row records the process that runs it (host, pid, process start time). A row still `running` whose
+process is gone (killed, crashed, machine rebooted) is marked `interrupted` the next time the index
+is opened; a recycled pid is told apart by its start time.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,9 +34,15 @@ CREATE TABLE IF NOT EXISTS agent_runs (
     policies TEXT,
     rerun_from TEXT,
     report_json TEXT,
+    host TEXT,
+    pid INTEGER,
+    proc_started REAL,
     PRIMARY KEY (run_id, version)
 )
 """
+# Columns added after the first release; older databases get them on open.
+_ADDED = {"host": "TEXT", "pid": "INTEGER", "proc_started": "REAL"}
+_SAME_START_S = 1.0  # process start times are reported with clock-tick precision
 
 
 class RunRow(BaseModel):
@@ -40,7 +52,7 @@ class RunRow(BaseModel):
     scope_key: str
     started_at: str
     finished_at: str | None
-    status: str  # running, completed, degraded, failed
+    status: str  # running, completed, degraded, failed, interrupted
     engine: str | None
     out_dir: str | None
     policies: str | None
@@ -56,13 +68,51 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _this_process() -> tuple[str, int, float]:
+    import psutil
+
+    return socket.gethostname(), os.getpid(), psutil.Process().create_time()
+
+
+def _alive(pid: int, started: float | None) -> bool:
+    """Is the process that started a run still running (and is it the same process)?"""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        return started is None or abs(proc.create_time() - started) < _SAME_START_S
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.Error:
+        return True  # cannot tell (e.g. access denied): never mark a live run interrupted
+
+
 class RunStore:
     def __init__(self, db_path: str | Path) -> None:
         path = Path(db_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), timeout=30)
         self.db.execute(_SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(agent_runs)")}
+        for column, kind in _ADDED.items():
+            if column not in have:
+                self.db.execute(f"ALTER TABLE agent_runs ADD COLUMN {column} {kind}")
         self.db.commit()
+        self.reap()
+
+    def reap(self) -> list[tuple[str, int]]:
+        """Mark runs whose process is gone as interrupted; returns (run id, version) of each."""
+        host = socket.gethostname()
+        gone = []
+        for run_id, version, row_host, pid, started in self.db.execute(
+            "SELECT run_id, version, host, pid, proc_started FROM agent_runs WHERE status = 'running'"
+        ).fetchall():
+            # Rows from before process tracking have no pid: no live process of this version runs them.
+            if pid is None or (row_host == host and not _alive(pid, started)):
+                gone.append((run_id, version))
+        for run_id, version in gone:
+            self.set_status(run_id, version, "interrupted")
+        return gone
 
     def close(self) -> None:
         self.db.close()
@@ -76,10 +126,17 @@ class RunStore:
     def start(self, run_id: str, version: int, scope: Scope, started_at: str, out_dir: str,
               policies: str | None, rerun_from: str | None = None) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO agent_runs (run_id, version, query, scope_key, started_at, status, out_dir, policies, rerun_from)"
-            " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-            (run_id, version, scope.query, scope_key(scope), started_at, out_dir, policies, rerun_from),
+            "INSERT OR REPLACE INTO agent_runs (run_id, version, query, scope_key, started_at, status, out_dir, policies,"
+            " rerun_from, host, pid, proc_started) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+            (run_id, version, scope.query, scope_key(scope), started_at, out_dir, policies, rerun_from, *_this_process()),
         )
+        self.db.commit()
+
+    def resume(self, run_id: str, version: int) -> None:
+        """This process takes over an interrupted run version."""
+        self.db.execute(
+            "UPDATE agent_runs SET status = 'running', finished_at = NULL, host = ?, pid = ?, proc_started = ?"
+            " WHERE run_id = ? AND version = ?", (*_this_process(), run_id, version))
         self.db.commit()
 
     def finish(self, report: RunReport) -> None:
@@ -93,9 +150,10 @@ class RunStore:
         )
         self.db.commit()
 
-    def fail(self, run_id: str, version: int) -> None:
-        self.db.execute("UPDATE agent_runs SET status = 'failed', finished_at = ? WHERE run_id = ? AND version = ?",
-                        (now(), run_id, version))
+    def set_status(self, run_id: str, version: int, status: str) -> None:
+        """End a run version without a report: failed (an error) or interrupted (Ctrl-C, killed)."""
+        self.db.execute("UPDATE agent_runs SET status = ?, finished_at = ? WHERE run_id = ? AND version = ?",
+                        (status, now(), run_id, version))
         self.db.commit()
 
     def _select(self, where_order: str, args: tuple) -> list[RunRow]:
@@ -110,7 +168,11 @@ class RunStore:
 
     def resolve(self, prefix: str) -> str | None:
         """A full run id from an unambiguous prefix."""
-        ids = [r[0] for r in self.db.execute("SELECT DISTINCT run_id FROM agent_runs WHERE run_id LIKE ?", (prefix + "%",))]
+        if not prefix:
+            return None
+        # substr, not LIKE: '%' and '_' in what the user typed are characters, not wildcards.
+        ids = [r[0] for r in self.db.execute(
+            "SELECT DISTINCT run_id FROM agent_runs WHERE substr(run_id, 1, ?) = ?", (len(prefix), prefix))]
         return ids[0] if len(ids) == 1 else (prefix if prefix in ids else None)
 
     def report(self, run_id: str, version: int | None = None) -> RunReport | None:

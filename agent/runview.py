@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from agent.models import RunReport
 from agent.runstore import RunRow
+from agent.textsafe import markup_safe as safe
 
 
 class HistoryRow(BaseModel):
@@ -72,22 +73,21 @@ def print_list(rows: list[RunRow]) -> None:
     colour = {"completed": "green", "degraded": "yellow", "failed": "red", "running": "cyan"}
     for r in rows:
         rid = f"{r.run_id} v{r.version}" + (f"←{r.rerun_from}" if r.rerun_from else "")
-        table.add_row(rid, r.query, r.started_at[:16].replace("T", " "),
+        table.add_row(rid, safe(r.query), r.started_at[:16].replace("T", " "),
                       f"[{colour.get(r.status, 'white')}]{r.status}[/]", r.engine or "—")
     Console(highlight=False).print(table)
 
 
 def print_show(report: RunReport, versions: list[RunRow]) -> None:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False)
     run = report.run
-    console.print(f"[bold]Run {run.id} v{run.version}[/] — \"{escape(run.query)}\" · {run.started_at} → {run.finished_at}")
+    console.print(f"[bold]Run {run.id} v{run.version}[/] — \"{safe(run.query)}\" · {run.started_at} → {run.finished_at}")
     if run.rerun_from:
         console.print(f"Re-run from the {run.rerun_from} step; steps marked reused come from an earlier version.")
-    console.print(f"Policies: {run.policies.folder or '—'} · Output: {run.output_dir}")
+    console.print(f"Policies: {safe(run.policies.folder or '—')} · Output: {safe(run.output_dir)}")
     table = Table(title="Steps")
     for col, just in (("Step", "left"), ("Status", "left"), ("Engine", "left"), ("Tokens in", "right"),
                       ("Tokens out", "right"), ("Duration (s)", "right"), ("Version", "left"), ("Detail", "left")):
@@ -96,14 +96,14 @@ def print_show(report: RunReport, versions: list[RunRow]) -> None:
     for s in run.steps:
         reused = s.version < run.version
         table.add_row(s.step, f"[{colour.get(s.status, 'white')}]{s.status}[/]", s.engine, str(s.tokens_in), str(s.tokens_out),
-                      f"{s.duration_s:.2f}", f"v{s.version}" + (" reused" if reused else ""), escape(s.detail[:80]))
+                      f"{s.duration_s:.2f}", f"v{s.version}" + (" reused" if reused else ""), safe(s.detail[:80]))
     console.print(table)
     console.print(f"Tokens: {run.tokens_in} in, {run.tokens_out} out"
                   + (f" · estimated cost USD {run.estimated_cost_usd:.4f}" if run.estimated_cost_usd is not None else ""))
     if run.warnings:
         console.print("[bold]Warnings[/]")
         for w in run.warnings:
-            console.print(f"  - {escape(w)}")
+            console.print(f"  - {safe(w)}")
     if report.comparison is not None:
         print_comparison(console, report.comparison)
     else:
@@ -114,13 +114,11 @@ def print_show(report: RunReport, versions: list[RunRow]) -> None:
 
 def print_comparison(console: Any, c: Any) -> None:
     """The comparison block shared by `agent run`, `agent runs rerun` and `agent runs show`."""
-    from rich.markup import escape
-
     from agent.compare import summary_lines
 
     console.print(f"[bold]Changes since run {c.previous_run_id} v{c.previous_version}[/]")
     for line in summary_lines(c):
-        console.print(f"  - {escape(line)}")
+        console.print(f"  - {safe(line)}")
 
 
 def print_history(run_id: str, rows: list[HistoryRow]) -> None:
@@ -131,6 +129,6 @@ def print_history(run_id: str, rows: list[HistoryRow]) -> None:
     for col in ("#", "Step(s) run", "Version", "Analysis", "Sources", "Requirements", "Assessed", "Gaps", "Drafts"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r.checkpoint), r.ran, f"v{r.version}", r.analysis, str(r.sources), str(r.requirements),
+        table.add_row(str(r.checkpoint), safe(r.ran), f"v{r.version}", safe(r.analysis), str(r.sources), str(r.requirements),
                       str(r.assessed), str(r.gaps), str(r.drafts))
     Console(highlight=False).print(table)

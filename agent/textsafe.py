@@ -54,3 +54,10 @@ def redact_url(url: str | None) -> str | None:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "(unparseable URL hidden)"
+
+
+def markup_safe(text: str) -> str:
+    """One line of stored or untrusted text for a rich console: no escapes, no rich markup."""
+    from rich.markup import escape
+
+    return escape(printable(text))

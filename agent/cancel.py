@@ -1,0 +1,94 @@
+"""Stopping work that is waiting on a service: Ctrl-C and time budgets bound calls already in flight.
+
+An HTTP client's timeout bounds each read, not the call (a server trickling bytes never trips it), and
+a thread blocked in a socket cannot be interrupted. So a bounded call runs in a daemon thread and the
+caller waits in short slices: it returns at the deadline or within ~50 ms of Ctrl-C, and the abandoned
+request finishes (or times out) on its own without touching the run's state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Set by the SIGINT handler below; every bounded call in the process gives up when it is set.
+CANCEL = threading.Event()
+_SLICE_S = 0.05
+
+
+class Cancelled(Exception):
+    """The user pressed Ctrl-C while a call was in flight."""
+
+
+class DeadlineExceeded(Exception):
+    """The call did not return within the time it was given."""
+
+
+def call_bounded(fn: Callable[[], T], timeout: float | None, cancel: threading.Event = CANCEL) -> T:
+    """fn() in a daemon thread; DeadlineExceeded after ``timeout`` s, Cancelled when ``cancel`` is set."""
+    if cancel.is_set():
+        raise Cancelled("stopped by the user")
+    if timeout is not None and timeout <= 0:
+        raise DeadlineExceeded("no time left for the call")
+    box: dict[str, Any] = {}
+    done = threading.Event()
+    # LangChain passes callbacks and run config through context variables (streamed tokens need them).
+    ctx = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            box["value"] = ctx.run(fn)
+        except BaseException as exc:  # noqa: BLE001 — handed to the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="bounded-call", daemon=True).start()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not done.wait(_SLICE_S):
+        if cancel.is_set():
+            raise Cancelled("stopped by the user")
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlineExceeded(f"no answer within {timeout:.1f} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def pause(seconds: float, cancel: threading.Event = CANCEL) -> None:
+    """time.sleep that Ctrl-C ends at once (a retry wait must not outlive the user's patience)."""
+    if cancel.wait(seconds):
+        raise Cancelled("stopped by the user")
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    CANCEL.set()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigint_cancels() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt here and also stops calls running in worker threads.
+
+    Installed even when the parent ignored SIGINT (ignored signals are inherited across exec).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def reset() -> None:
+    """A new unit of work (a run, a chat turn) starts uncancelled."""
+    CANCEL.clear()
