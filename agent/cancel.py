@@ -21,6 +21,9 @@ T = TypeVar("T")
 # Set by the SIGINT handler below; every bounded call in the process gives up when it is set.
 CANCEL = threading.Event()
 _SLICE_S = 0.05
+# Calls given up on that are still running somewhere (an HTTP client's own worker pool, say).
+_abandoned = 0
+_lock = threading.Lock()
 
 
 class Cancelled(Exception):
@@ -43,20 +46,33 @@ def call_bounded(fn: Callable[[], T], timeout: float | None, cancel: threading.E
     ctx = contextvars.copy_context()
 
     def target() -> None:
+        global _abandoned
         try:
             box["value"] = ctx.run(fn)
         except BaseException as exc:  # noqa: BLE001 — handed to the caller's thread
             box["error"] = exc
         finally:
+            with _lock:
+                box["finished"] = True
+                if box.get("abandoned"):
+                    _abandoned -= 1
             done.set()
+
+    def give_up(error: Exception) -> Exception:
+        global _abandoned
+        with _lock:
+            if not box.get("finished"):
+                box["abandoned"] = True
+                _abandoned += 1
+        return error
 
     threading.Thread(target=target, name="bounded-call", daemon=True).start()
     deadline = None if timeout is None else time.monotonic() + timeout
     while not done.wait(_SLICE_S):
         if cancel.is_set():
-            raise Cancelled("stopped by the user")
+            raise give_up(Cancelled("stopped by the user"))
         if deadline is not None and time.monotonic() >= deadline:
-            raise DeadlineExceeded(f"no answer within {timeout:.1f} s")
+            raise give_up(DeadlineExceeded(f"no answer within {timeout:.1f} s"))
     if "error" in box:
         raise box["error"]
     return box["value"]
@@ -69,7 +85,13 @@ def pause(seconds: float, cancel: threading.Event = CANCEL) -> None:
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
+    import logging
+
     CANCEL.set()
+    # On an interrupted step LangGraph's executor can shut down while a cancelled branch is still in its
+    # done-callback; concurrent.futures then logs a traceback for the write it could not schedule. The
+    # branch's writes are simply not recorded (a resumed run re-runs it), so the traceback is noise.
+    logging.getLogger("concurrent.futures").disabled = True
     raise KeyboardInterrupt
 
 
@@ -92,3 +114,9 @@ def sigint_cancels() -> Iterator[None]:
 def reset() -> None:
     """A new unit of work (a run, a chat turn) starts uncancelled."""
     CANCEL.clear()
+
+
+def abandoned() -> int:
+    """How many given-up calls are still running; the process should not wait for them at exit."""
+    with _lock:
+        return _abandoned

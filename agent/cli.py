@@ -5,6 +5,7 @@ Heavy modules (LangGraph, LangChain, rich) are imported inside commands so `agen
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -370,7 +371,25 @@ def runs_rerun(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        _exit_without_waiting(exc.code)
+        raise
+
+
+def _exit_without_waiting(code: object) -> None:
+    """Leave at once when calls given up on (Ctrl-C, time budget) still hold worker threads.
+
+    Python joins every thread-pool worker at exit, so a request abandoned inside the HTTP client's pool
+    would keep the finished command alive until the server answers.
+    """
+    from agent.cancel import abandoned
+
+    if abandoned():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else (0 if code is None else 1))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ messages (OpenAI answers 400 otherwise). Scenarios:
 - ``ok``: every call answered; ``injected``: the same, but the news page carries injected instructions
 - ``rate_limited_then_ok``: the first call of each structured-output type gets 429 with Retry-After: 0
 - ``rate_limited``: every model call gets 429 (retries exhausted); ``unauthorized``: 401;
-  ``server_error``: 500; ``slow``: model answers arrive after ``slow_s`` (client timeouts)
+  ``server_error``: 500; ``slow``: model answers (the chat agent's too) arrive after ``slow_s`` (timeouts, budgets, Ctrl-C)
 - ``malformed_once``: the first answer of each type does not validate, the re-asked one does
 - ``no_results``: Tavily finds nothing
 
@@ -202,6 +202,8 @@ class FakeServices:
 
     def _chat(self, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         names = [t["function"]["name"] for t in body.get("tools", [])]
+        if self.scenario == "slow":
+            time.sleep(self.slow_s)
         if "lookup_pack" in names:
             return self._chat_agent(body)
         name = names[0]
@@ -217,8 +219,6 @@ class FakeServices:
         if self.scenario == "rate_limited" or (self.scenario == "rate_limited_then_ok" and self._first("429:" + name)):
             return 429, {"retry-after": "0"}, {"error": {"message": "Rate limit reached for requests", "type": "requests",
                                                          "code": "rate_limit_exceeded"}}
-        if self.scenario == "slow":
-            time.sleep(self.slow_s)
         prompt = "\n".join(str(m.get("content") or "") for m in body["messages"])
         args: dict[str, Any] = _tool_args(name, prompt)
         if self.scenario == "malformed_once" and self._first("bad:" + name):
