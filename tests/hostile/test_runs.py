@@ -54,15 +54,19 @@ def _no_traceback(res: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in res.stderr and "Traceback" not in res.stdout, res.stderr
 
 
-def test_a_killed_run_is_shown_interrupted_and_resume_finishes_it(agent_exe: str, isolated: Path) -> None:
-    out = isolated / "out"
+def _killed_while_assessing(agent_exe: str, cwd: Path, out: Path) -> None:
     with FakeServices("slow", slow_s=HANG_S) as services:
         proc = subprocess.Popen([agent_exe, "run", "stablecoin KZ", "--policies", str(EXAMPLES), "--out", str(out)],
-                                cwd=isolated, env=_live_env(isolated, services), stdout=subprocess.PIPE,
+                                cwd=cwd, env=_live_env(cwd, services), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         _wait_for_model_call(services, proc)  # the run is in its assessment step, waiting on the model
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
+
+
+def test_a_killed_run_is_shown_interrupted_and_resume_finishes_it(agent_exe: str, isolated: Path) -> None:
+    out = isolated / "out"
+    _killed_while_assessing(agent_exe, isolated, out)
 
     (row,) = _runs(agent_exe, isolated)
     assert row["status"] == "interrupted"
@@ -83,6 +87,19 @@ def test_a_killed_run_is_shown_interrupted_and_resume_finishes_it(agent_exe: str
                               "--out", str(out), "--json").stdout)
     assert {d["action"] for d in again["drafts"]} == {"unchanged"}
     assert not list(out.rglob(".tmp-*"))
+
+
+def test_a_killed_run_can_be_restarted_from_a_step_as_a_new_version(agent_exe: str, isolated: Path) -> None:
+    _killed_while_assessing(agent_exe, isolated, isolated / "out")
+    (row,) = _runs(agent_exe, isolated)
+    res = _agent(agent_exe, isolated, "runs", "rerun", row["run_id"], "--from", "gaps", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["run"]["version"] == 2 and doc["gaps"]
+    assert {(r["version"], r["status"]) for r in _runs(agent_exe, isolated)} == {(1, "interrupted"), (2, "completed")}
+    # resuming is for unfinished versions only
+    again = _agent(agent_exe, isolated, "runs", "rerun", row["run_id"], "--resume")
+    assert again.returncode == 2 and "only an interrupted or failed run can be resumed" in again.stderr
 
 
 def test_ctrl_c_stops_a_run_waiting_on_the_model_at_once(agent_exe: str, isolated: Path) -> None:
