@@ -250,7 +250,10 @@ class _Root:
 
     def replace(self, dir_fd: int, part: str, rel: str, data: bytes, mode: int) -> None:
         """Atomically make dir_fd/part hold data: temp file, fsync, rename within the folder, fsync it."""
-        tmp, fd = _new_temp(dir_fd)
+        try:
+            tmp, fd = _new_temp(dir_fd)
+        except FileNotFoundError:
+            raise self.refusal(rel, "cannot be written: its folder changed while it was being written") from None
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -264,6 +267,8 @@ class _Root:
                 os.unlink(tmp, dir_fd=dir_fd)
             if isinstance(exc, IsADirectoryError):
                 raise self.refusal(rel, "is a folder, not a file") from None
+            if isinstance(exc, FileNotFoundError):
+                raise self.refusal(rel, "cannot be written: its folder changed while it was being written") from None
             raise
         _fsync(dir_fd)
 
