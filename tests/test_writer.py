@@ -465,3 +465,28 @@ def test_check_output_folder_proves_it_can_write(folder: str) -> None:
     with pytest.raises(UnsafePathError, match="output folder") as err:
         check_output_folder(folder)
     assert "Errno" not in str(err.value)
+
+
+def test_threads_sharing_a_writer_or_each_with_its_own_stay_consistent(tmp_path: Path) -> None:
+    import threading
+
+    shared = SafeWriter(tmp_path)
+    actions: list[str] = []
+
+    def work(n: int) -> None:
+        own = SafeWriter(tmp_path)
+        for i in range(10):
+            for writer in (shared, own):
+                actions.append(writer.write(f"Draft_{i % 5}.md", f"thread {n} write {i}\n").action)
+        own.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    shared.close()
+
+    assert "kept_human_edit" not in actions and len(actions) == 80
+    assert set(_manifest(tmp_path)["files"]) == {f"Draft_{i}.md" for i in range(5)}
+    assert [r.action for r in _run(tmp_path, {f"Draft_{i}.md": "next\n" for i in range(5)})] == ["written"] * 5

@@ -36,6 +36,7 @@ import os
 import re
 import secrets
 import stat
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -372,6 +373,8 @@ class SafeWriter:
         self._lock_fd = -1
         self._results: list[WriteResult] = []
         self._closed = False
+        # flock excludes other open files, not threads sharing this one
+        self._thread_lock = threading.Lock()
         try:
             self._lock_fd = self._open_lock()
             with self._locked():
@@ -422,11 +425,12 @@ class SafeWriter:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        with self._thread_lock:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def _manifest_dir(self) -> Iterator[int]:
