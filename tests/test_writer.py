@@ -350,7 +350,7 @@ def test_version_1_manifest_is_read_and_upgraded_on_write(tmp_path: Path) -> Non
 
 def test_temp_files_left_by_a_killed_writer_are_removed_at_start(tmp_path: Path) -> None:
     _run(tmp_path, {"Gap.md": "v1\n", "reports/r1/report.md": "r\n"})
-    for leftover in (".tmp-0123abcd.part", "reports/.tmp-77.part", "reports/r1/.tmp-ffee.part"):
+    for leftover in (".tmp-0123abcd.part", "reports/.tmp-k3_x9q.part", "reports/r1/.tmp-ffee.part"):
         (tmp_path / leftover).write_bytes(b"half a draft")
     (tmp_path / "reports" / "r1" / ".tmp-dir.part").mkdir()  # not a temp file: left alone
     (tmp_path / "notes.tmp-1.part").write_text("a person's file\n")  # not our pattern

@@ -52,7 +52,7 @@ _MAX_PROPOSALS = 100
 # Earlier versions remembered per file; enough for years of runs, small enough to re-read per write.
 HISTORY_LIMIT = 100
 MANIFEST_VERSION = 2
-_TEMP = re.compile(r"\.tmp-[0-9a-f]+\.part")
+_TEMP = re.compile(r"\.tmp-[A-Za-z0-9_]+\.part")  # also the older writer's tempfile names
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
