@@ -243,13 +243,9 @@ def drafts_text(env: ChatEnv) -> str:
 
 
 def _written_files(out_dir: Path) -> set[str]:
-    import json
+    from tools.writer import written_names
 
-    manifest = out_dir / ".agent-manifest.json"
-    try:
-        return set(json.loads(manifest.read_text(encoding="utf-8")).get("files", {}))
-    except (OSError, ValueError):
-        return set()
+    return written_names(out_dir)
 
 
 def write_draft(env: ChatEnv, gap_id: str) -> str:

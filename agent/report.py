@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -77,10 +76,11 @@ def write_report(state: Mapping[str, Any], finished_at: str, prices: tuple[float
     version = state.get("version", 1)
     files = report_files(state["run_id"], version)
     report = build_report(state, finished_at, files, prices)
-    # A run's report folder keeps its own manifest, so the drafts' manifest only changes with the drafts.
-    with SafeWriter(Path(state["out_dir"]) / report_folder(state["run_id"], version)) as writer:
-        writer.write("report.md", render_markdown(report))
-        writer.write("report.json", to_json(report))
+    # A run's report folder keeps its own manifest, so the drafts' manifest only changes with the drafts;
+    # the writer is still rooted at the output folder, so a symlinked `reports` cannot redirect it.
+    with SafeWriter(state["out_dir"], manifest_dir=report_folder(state["run_id"], version)) as writer:
+        writer.write(files[0], render_markdown(report))
+        writer.write(files[1], to_json(report))
     return report
 
 
