@@ -47,7 +47,7 @@ def _gap(
     profile = PROFILES[domain]
     priority = min((r.priority for r in open_reqs), key=_RANK.__getitem__)
     if all(a.status == "insufficient_evidence" for a in open_as):
-        # Without policy evidence we cannot call anything critical (DESIGN §5).
+        # Without policy evidence we cannot call anything critical.
         priority = _cap(priority, "high")
     if all(r.baseline for r in open_reqs):
         # International standards are not local law: never the top priority.

@@ -1,7 +1,7 @@
 """The one seam to the chat model: structured calls with bounded retries, re-asks and usage.
 
 Every failure becomes a ModelError with a `kind`; nodes catch it and fall back to the embedded
-engine for that node only (DESIGN §5). Tests replace `ModelClient.factory`.
+engine for that node only. Tests replace `ModelClient.factory`.
 """
 
 from __future__ import annotations

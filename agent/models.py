@@ -1,4 +1,4 @@
-"""Typed data model shared by every node, tool and report (DESIGN §3)."""
+"""Typed data model shared by every node, tool and report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The research → analysis → gaps → drafts graph (DESIGN §2)."""
+"""The research → analysis → gaps → drafts graph."""
 
 from __future__ import annotations
 

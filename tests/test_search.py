@@ -168,7 +168,7 @@ def test_rate_limit_carries_retry_after() -> None:
 def test_429_that_says_the_plan_is_exhausted_is_quota() -> None:
     error = search_error(query=ERROR_QUERY, api_key=FAKE_KEY)
     assert error.kind == "quota"
-    assert error.retry_after is None  # quota is not retried (DESIGN §5)
+    assert error.retry_after is None  # quota is not retried
 
 
 @pytest.mark.parametrize(

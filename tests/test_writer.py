@@ -490,3 +490,20 @@ def test_threads_sharing_a_writer_or_each_with_its_own_stay_consistent(tmp_path:
     assert "kept_human_edit" not in actions and len(actions) == 80
     assert set(_manifest(tmp_path)["files"]) == {f"Draft_{i}.md" for i in range(5)}
     assert [r.action for r in _run(tmp_path, {f"Draft_{i}.md": "next\n" for i in range(5)})] == ["written"] * 5
+
+
+def test_a_huge_file_under_a_drafts_name_is_kept_without_reading_it_whole(tmp_path: Path) -> None:
+    import resource
+
+    out = tmp_path / "out"
+    out.mkdir()
+    big = out / "AML_GAP-003.md"
+    with open(big, "wb") as fh:  # sparse: 2 GB on paper, nothing on disk
+        fh.truncate(2_000_000_000)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with SafeWriter(out) as writer:
+        result = writer.write("AML_GAP-003.md", "# AML draft\n")
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert result.action == "kept_human_edit" and result.written_as == "AML_GAP-003.proposed.md"
+    assert big.stat().st_size == 2_000_000_000
+    assert grown_mb < 500  # at most the read limit was held, not the file

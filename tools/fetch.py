@@ -1,4 +1,4 @@
-"""The safe fetch tool: http(s) only, public addresses only, bounded in size and time, text only (DESIGN §6).
+"""The safe fetch tool: http(s) only, public addresses only, bounded in size and time, text only.
 
 Every URL, the first and each redirect target, passes :func:`check_url` before it is requested:
 http/https scheme, no credentials, no local names, no odd numeric host spellings, and every address

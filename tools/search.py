@@ -1,4 +1,4 @@
-"""Web search through Tavily, with failures mapped to the degradation matrix (DESIGN §5, §8).
+"""Web search through Tavily, with failures mapped to the degradation matrix.
 
 tavily-python 0.8.5 raises exceptions that carry only Tavily's message text: no status code, no
 headers. The status matters (403 is "forbidden", 432/433 are plan and pay-as-you-go limits) and so

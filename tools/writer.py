@@ -1,4 +1,4 @@
-"""The one writer for every output file (DESIGN §6): confined, atomic, crash- and concurrency-safe.
+"""The one writer for every output file: confined, atomic, crash- and concurrency-safe.
 
 Confinement is structural, not a path check. The output folder is opened once (refused if the given
 path is itself a symlink or not a folder) and its directory fd is kept for the writer's lifetime.
@@ -51,6 +51,7 @@ MAX_DEPTH = 3
 _MAX_PROPOSALS = 100
 # Earlier versions remembered per file; enough for years of runs, small enough to re-read per write.
 HISTORY_LIMIT = 100
+_READ_LIMIT = 64_000_000  # far above any draft, report or manifest the agent writes
 MANIFEST_VERSION = 2
 _TEMP = re.compile(r"\.tmp-[A-Za-z0-9_]+\.part")  # also the older writer's tempfile names
 
@@ -247,7 +248,9 @@ class _Root:
                 raise self.refusal(rel, "is a folder, not a file")
             if not stat.S_ISREG(info.st_mode):
                 raise self.refusal(rel, "is not a regular file")
-            return fh.read(), stat.S_IMODE(info.st_mode)
+            # A file larger than anything the agent writes cannot be one of its versions; reading more
+            # than that (a multi-gigabyte file planted under a draft's name) would only cost memory.
+            return fh.read(_READ_LIMIT + 1), stat.S_IMODE(info.st_mode)
 
     def replace(self, dir_fd: int, part: str, rel: str, data: bytes, mode: int) -> None:
         """Atomically make dir_fd/part hold data: temp file, fsync, rename within the folder, fsync it."""
