@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agent.knowledge.lexicon import compile_pattern
+from agent.prefilter import WordIndex, finditer
 from agent.knowledge.schema import CoverageElement, PackRequirement
 from agent.models import DOMAINS, Assessment, Evidence, Status
 
@@ -51,6 +52,13 @@ class Doc:
     hits: dict[str, dict[int, list[int]]] = field(default_factory=dict, compare=False, repr=False)
     # pattern group -> merged hits of its patterns, as _group_hits returns them
     groups: dict[tuple[str, ...], dict[int, list[int]]] = field(default_factory=dict, compare=False, repr=False)
+    # the word index of the text (agent.prefilter), built on first use
+    words: list[WordIndex] = field(default_factory=list, compare=False, repr=False)
+
+    def word_index(self) -> WordIndex:
+        if not self.words:
+            self.words.append(WordIndex(self.text))
+        return self.words[0]
 
 
 def prepare(path: str, lines: Sequence[str]) -> Doc:
@@ -151,8 +159,7 @@ def _negated_clause(before: str) -> bool:
 
 def _group_hits(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[int]]:
     """Sentence index -> offsets (within the sentence) of hits of any pattern in the group (shared; do not modify)."""
-    key = ("\0group",) + patterns
-    cached = doc.groups.get(key)
+    cached = doc.groups.get(patterns)
     if cached is not None:
         return cached
     merged: dict[int, list[int]] = {}
@@ -160,17 +167,17 @@ def _group_hits(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[int]]:
         hits = doc.hits.get(pat)
         if hits is None:
             hits = {}
-            for m in compile_pattern(pat).finditer(doc.text):
-                i = _sentence_at(doc, m.start())
+            for start, end in finditer(compile_pattern(pat), doc.text, doc.word_index()):
+                i = _sentence_at(doc, start)
                 if i < 0:
                     continue
                 s = doc.sentences[i]
-                if m.end() <= s.end:
-                    hits.setdefault(i, []).append(m.start() - s.start)
+                if end <= s.end:
+                    hits.setdefault(i, []).append(start - s.start)
             doc.hits[pat] = hits
         for i, offs in hits.items():
             merged.setdefault(i, []).extend(offs)
-    doc.groups[key] = merged
+    doc.groups[patterns] = merged
     return merged
 
 
