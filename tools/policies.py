@@ -732,6 +732,7 @@ def _extract_pdf(data: bytes, max_chars: int) -> Extracted:
     from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
     lines: list[str] = []
+    size = -1  # characters of the lines so far, joined by line breaks
     budget = _PdfBudget(max_chars)
     try:
         with _quiet_pypdf(), pypdf.apply_configuration(_pdf_configuration()):
@@ -740,8 +741,10 @@ def _extract_pdf(data: bytes, max_chars: int) -> Extracted:
             for page in reader.pages:
                 text = page.extract_text(visitor_text=budget.text, visitor_operand_before=budget.operator)
                 budget.page(page)
-                lines.extend(line.rstrip() for line in _clean_lines(_text_lines(text or "")))
-                if (size := _text_size(lines)) > max_chars:  # stop at the first page over the cap
+                page_lines = [line.rstrip() for line in _clean_lines(_text_lines(text or ""))]
+                lines.extend(page_lines)
+                size += sum(map(len, page_lines)) + len(page_lines)
+                if size > max_chars:  # stop at the first page over the cap
                     raise _too_long(max_chars, size)
     except _Skip:
         raise
