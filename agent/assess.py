@@ -9,6 +9,7 @@ readable policy at all: insufficient_evidence. See README "How coverage is decid
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ class Doc:
     groups: dict[tuple[str, ...], dict[int, list[int]]] = field(default_factory=dict, compare=False, repr=False)
     # the word index of the text (agent.prefilter), built on first use
     words: list[WordIndex] = field(default_factory=list, compare=False, repr=False)
+    # Domains are assessed in parallel threads on the same documents: the lock makes each cache entry
+    # computed once instead of once per thread (the GIL would run those copies one after the other).
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def word_index(self) -> WordIndex:
         if not self.words:
@@ -162,6 +166,14 @@ def _group_hits(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[int]]:
     cached = doc.groups.get(patterns)
     if cached is not None:
         return cached
+    with doc.lock:
+        return _group_hits_locked(doc, patterns)
+
+
+def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[int]]:
+    cached = doc.groups.get(patterns)
+    if cached is not None:
+        return cached  # computed by another thread while this one waited
     merged: dict[int, list[int]] = {}
     for pat in patterns:
         hits = doc.hits.get(pat)
