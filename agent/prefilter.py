@@ -134,7 +134,16 @@ def _starts(items: list, bounded: bool) -> frozenset[str] | None:
                 if op2 is not _c.LITERAL or chr(av2).lower() not in _ASCII_WORD:
                     break
                 word.append(chr(av2).lower())
-            return frozenset({"".join(word)}) if bounded and word else None
+            if not bounded or not word:
+                return None
+            rest = items[k + len(word) :]
+            if len(word) < _KEY and rest:
+                # The parser factors common prefixes ("client|customer" -> "c" + "lient|ustomer"):
+                # extend a short prefix through what follows, when that starts with literals too.
+                more = _starts(rest, True)
+                if more:
+                    return frozenset("".join(word) + m for m in more)
+            return frozenset({"".join(word)})
         if op is _c.IN:
             chars = _class_chars(av)
             return chars if bounded and chars else None
