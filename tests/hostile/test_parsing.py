@@ -96,7 +96,7 @@ def set_claimed_size(data: bytes, name: str, size: int) -> bytes:
     info = zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
     struct.pack_into("<I", buf, info.header_offset + 22, size)
     raw_name = name.encode()
-    central = buf.find(b"PK\x01\x02" + bytes(24) [:0])
+    central = buf.find(b"PK\x01\x02")
     while central != -1:
         name_len = struct.unpack_from("<H", buf, central + 28)[0]
         if bytes(buf[central + 46 : central + 46 + name_len]) == raw_name:
@@ -285,9 +285,12 @@ def test_text_just_over_the_cap_is_skipped_in_every_format(tmp_path: Path, kind:
     assert [len(d.lines) for d in read.documents] == [1000] and read.warnings == ()
     assert skipped.documents == ()
     [warning] = skipped.warnings
-    assert warning.startswith(f"policy.{kind}: too much text (") and warning.endswith("100,000); skipped") or (
-        warning == f"policy.{kind}: too much text (more than 100,000 characters); skipped"
-    ), warning
+    if kind in ("md", "txt"):
+        assert warning == f"policy.{kind}: too much text (100,001 characters > 100,000); skipped"
+    else:  # extraction stops as soon as the cap is passed, so the total is not always known
+        assert re.fullmatch(
+            rf"policy\.{kind}: too much text \((more than 100,000 characters|[\d,]+ characters > 100,000)\); skipped", warning
+        ), warning
 
 
 def test_markdown_over_the_default_text_cap_is_skipped(tmp_path: Path) -> None:
