@@ -486,3 +486,29 @@ def test_agent_run_on_hostile_names_prints_and_writes_no_control_characters(agen
     text = written.decode("utf-8")
     assert "\\x1b[2Jwipe.md" in text  # the evidence and the warnings name the files, escaped
     assert "legacy\\x1b]0;owned\\x07.doc" in text
+
+
+def test_chat_policy_tools_list_and_open_files_by_their_escaped_names(tmp_path: Path) -> None:
+    from agent.chat import ChatEnv, make_tools
+
+    env = ChatEnv(settings=None, db_path=tmp_path / "db.sqlite", out_dir=tmp_path / "out",
+                  policies=_hostile_folder(tmp_path / "p"), confirm=lambda _: False)
+    tools = {t.name: t for t in make_tools(env)}
+
+    listing = tools["list_policies"].invoke({})
+    opened = tools["read_policy"].invoke({"name": "\\x1b[2Jwipe.md"})
+
+    assert "\\x1b[2Jwipe.md (3 lines)" in listing and "rlo\\u202egnp.md" in listing
+    assert LAST in opened
+    for text in (listing, opened):
+        assert not UNSAFE.search(text)
+
+
+def test_two_files_that_look_alike_once_escaped_are_not_confused(tmp_path: Path) -> None:
+    (tmp_path / "a\x07.md").write_text("Staff are trained.\n", encoding="utf-8")
+    (tmp_path / "a\\x07.md").write_text("Records are kept.\n", encoding="utf-8")  # a real backslash
+
+    folder = read_policies(tmp_path)
+
+    assert [(d.path, d.lines) for d in folder.documents] == [("a\\x07.md", ("Staff are trained.",))]
+    assert folder.warnings == ("a\\x07.md: another file has the same name once escaped for display; skipped",)
