@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agent.knowledge.lexicon import compile_pattern
-from agent.prefilter import WordIndex, finditer
 from agent.knowledge.schema import CoverageElement, PackRequirement
 from agent.models import DOMAINS, Assessment, Evidence, Status
+from agent.prefilter import WordIndex, finditer
 
 _NEGATION = re.compile(
     r"\b(?:not|no|never|without|nor|neither|cannot|lacks?|lacking|absence of|none)\b|n't\b",
