@@ -9,13 +9,15 @@ readable policy at all: insufficient_evidence. See README "How coverage is decid
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agent.knowledge.lexicon import compile_pattern
 from agent.knowledge.schema import CoverageElement, PackRequirement
 from agent.models import DOMAINS, Assessment, Evidence, Status
+from agent.prefilter import WordIndex, finditer
 
 _NEGATION = re.compile(
     r"\b(?:not|no|never|without|nor|neither|cannot|lacks?|lacking|absence of|none)\b|n't\b",
@@ -49,6 +51,18 @@ class Doc:
     starts: tuple[int, ...]
     # pattern -> {sentence index: hit offsets}; shared by every requirement assessed on this document
     hits: dict[str, dict[int, list[int]]] = field(default_factory=dict, compare=False, repr=False)
+    # pattern group -> merged hits of its patterns, as _group_hits returns them
+    groups: dict[tuple[str, ...], dict[int, list[int]]] = field(default_factory=dict, compare=False, repr=False)
+    # the word index of the text (agent.prefilter), built on first use
+    words: list[WordIndex] = field(default_factory=list, compare=False, repr=False)
+    # Domains are assessed in parallel threads on the same documents: the lock makes each cache entry
+    # computed once instead of once per thread (the GIL would run those copies one after the other).
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def word_index(self) -> WordIndex:
+        if not self.words:
+            self.words.append(WordIndex(self.text))
+        return self.words[0]
 
 
 def prepare(path: str, lines: Sequence[str]) -> Doc:
@@ -62,19 +76,21 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
         nonlocal offset
         if not buf:
             return
-        para = " ".join(t.strip() for _, t in buf)
-        # char offset of each source line inside the paragraph, to map sentences back to lines
-        line_offsets, pos = [], 0
-        for n, t in buf:
-            line_offsets.append((pos, n))
-            pos += len(t.strip()) + 1
+        stripped = [t.strip() for _, t in buf]
+        para = " ".join(stripped)
+        # char offset of each source line inside the paragraph (strictly increasing), computed once;
+        # a sentence's lines are found by bisection, so long paragraphs stay linear
+        line_offsets, numbers, pos = [], [n for n, _ in buf], 0
+        for t in stripped:
+            line_offsets.append(pos)
+            pos += len(t) + 1
         cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(para)), len(para)]
         for a, b in zip(cuts, cuts[1:]):
             chunk = para[a:b].strip()
             if len(chunk) < 3:
                 continue
-            first = max(n for o, n in line_offsets if o <= a)
-            last = max(n for o, n in line_offsets if o <= max(a, b - 1))
+            first = numbers[bisect_right(line_offsets, a) - 1]
+            last = numbers[bisect_right(line_offsets, max(a, b - 1)) - 1]
             start = offset + a
             sentences.append(Sentence(path, first, last, chunk, start, start + len(chunk)))
         parts.append(para)
@@ -112,30 +128,68 @@ def _sentence_at(doc: Doc, pos: int) -> int:
     return i
 
 
+_NEGATION_WORDS = 4
+_WINDOW_START, _WINDOW_MAX = 128, 4096
+_SPACE = re.compile(r"\s")
+
+
 def _negated(sentence: str, match_start: int) -> bool:
-    before = sentence[:match_start]
+    """Is a negation among the last four words of the clause that ends where the hit starts?
+
+    Only the text just before the hit is looked at, growing from 128 to at most 4,096 characters, so
+    checking every hit of a very long sentence stays linear. The window always starts just after a
+    whitespace character: no word and no word boundary is cut, so as soon as it holds a clause break
+    or four words the answer is exactly the one the whole sentence would give. Only words longer than
+    the largest window can make it differ (the part of the window before its first space is ignored).
+    """
+    reach = _WINDOW_START
+    while True:
+        lo = match_start - reach
+        if lo <= 0:
+            return _negated_clause(sentence[:match_start])
+        space = _SPACE.search(sentence, lo, match_start)
+        before = sentence[space.end() : match_start] if space else ""
+        pieces = _CLAUSE_BREAK.split(before)
+        if len(pieces) > 1 or len(before.split()) >= _NEGATION_WORDS or reach >= _WINDOW_MAX:
+            return _negated_clause(pieces[-1])
+        reach *= 2
+
+
+def _negated_clause(before: str) -> bool:
     clause = _CLAUSE_BREAK.split(before)[-1]
-    words = clause.split()[-4:]
+    words = clause.split()[-_NEGATION_WORDS:]
     return bool(_NEGATION.search(" ".join(words)))
 
 
 def _group_hits(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[int]]:
-    """Sentence index -> offsets (within the sentence) of hits of any pattern in the group."""
+    """Sentence index -> offsets (within the sentence) of hits of any pattern in the group (shared; do not modify)."""
+    cached = doc.groups.get(patterns)
+    if cached is not None:
+        return cached
+    with doc.lock:
+        return _group_hits_locked(doc, patterns)
+
+
+def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[int]]:
+    cached = doc.groups.get(patterns)
+    if cached is not None:
+        return cached  # computed by another thread while this one waited
     merged: dict[int, list[int]] = {}
     for pat in patterns:
         hits = doc.hits.get(pat)
         if hits is None:
             hits = {}
-            for m in compile_pattern(pat).finditer(doc.text):
-                i = _sentence_at(doc, m.start())
+            for start, end in finditer(compile_pattern(pat), doc.text, doc.word_index()):
+                i = _sentence_at(doc, start)
                 if i < 0:
                     continue
                 s = doc.sentences[i]
-                if m.end() <= s.end:
-                    hits.setdefault(i, []).append(m.start() - s.start)
+                if end <= s.end:
+                    hits.setdefault(i, []).append(start - s.start)
             doc.hits[pat] = hits
         for i, offs in hits.items():
             merged.setdefault(i, []).extend(offs)
+    doc.groups[patterns] = merged
     return merged
 
 
@@ -222,8 +276,19 @@ def compliance_status(domain_of: dict[str, str], assessments: Iterable[Assessmen
     return {d: rollup(by_domain[d]) for d in DOMAINS if d in by_domain}
 
 
+_WORD = re.compile(r"\S+")
+
+
 def _clip(text: str) -> str:
-    text = " ".join(text.split())
+    """Whitespace collapsed and cut to MAX_QUOTE; reads only as many words as the quote needs."""
+    words: list[str] = []
+    size = -1
+    for m in _WORD.finditer(text):
+        words.append(m.group())
+        size += len(words[-1]) + 1
+        if size > MAX_QUOTE:
+            break
+    text = " ".join(words)
     return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1].rstrip() + "…"
 
 

@@ -4,6 +4,12 @@ The folder is read-only input: files are opened for reading only, nothing is cre
 leading outside it are refused, and binary, oversized, corrupt or undecodable files are skipped with a
 warning instead of failing the run. Line numbers are 1-based into ``PolicyDocument.lines`` so that
 evidence quotes can point back at the text a reviewer sees.
+
+Everything in the folder is untrusted, so reading stays bounded in time and memory: a file is at most
+MAX_FILE_BYTES, its extracted text at most MAX_TEXT_CHARS whatever the format, and archives (.docx) and
+compressed PDF streams are inflated within MAX_UNPACKED_BYTES counted as produced, never trusting the
+sizes a file declares. File names and text are shown to people: names are escaped with
+``textsafe.printable`` and lines lose control characters (``textsafe.clean_text``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.models import Frozen
+from agent.textsafe import clean_text, printable
+from tools.archive import ArchiveError, ArchiveTooLarge, BoundedZip
 
 Kind = Literal["md", "txt", "docx", "pdf"]
 
@@ -39,8 +47,16 @@ SUFFIX_KINDS: dict[str, Kind] = {
 UNSUPPORTED_POLICY_SUFFIXES = frozenset({".doc", ".rtf", ".odt", ".pages"})
 
 _SNIFF_BYTES = 8192
-# A .docx is a zip; refuse archives that would expand far beyond what a policy needs.
-_MAX_DOCX_UNPACKED = 200_000_000
+# Largest policy file read, in bytes.
+MAX_FILE_BYTES = 5_000_000
+# Largest text extracted from one file, in characters (line breaks included), whatever its format: a
+# .md or .txt within MAX_FILE_BYTES never exceeds it; a .docx or PDF packing more text is skipped.
+MAX_TEXT_CHARS = 5_000_000
+# Most bytes inflated while reading one file: the XML parts of a .docx together, each compressed PDF
+# stream, and all PDF page contents together. Counted as produced, never taken from the file's headers.
+MAX_UNPACKED_BYTES = 50_000_000
+# PDF content-stream operators interpreted per file (pages and the forms they draw, repeats included).
+MAX_PDF_OPERATORS = 5_000_000
 
 
 class PolicyFolderError(ValueError):
@@ -106,7 +122,7 @@ class _Walker:
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
             except OSError as exc:
-                self.warn(f"{prefix.rstrip('/') or '.'}: cannot list directory ({exc.strerror or exc}); skipped")
+                self.warn(f"{printable(prefix.rstrip('/') or '.')}: cannot list directory ({exc.strerror or exc}); skipped")
                 continue
             subdirs = []
             for entry in entries:
@@ -126,9 +142,9 @@ class _Walker:
     def link(self, path: str, rel: str) -> None:
         target = Path(os.path.realpath(path))
         if not _inside(target, self.root):
-            self.warn(f"{rel}: symlink points outside the policy folder; skipped")
+            self.warn(f"{printable(rel)}: symlink points outside the policy folder; skipped")
         elif not target.exists():
-            self.warn(f"{rel}: broken symlink; skipped")
+            self.warn(f"{printable(rel)}: broken symlink; skipped")
         elif target.is_dir():
             self.linked_dirs.append((target, rel + "/"))
         else:
@@ -167,7 +183,7 @@ def _classify(rel: str, warn: Callable[[str], None]) -> Kind | None:
     suffix = os.path.splitext(rel)[1].lower()
     kind = SUFFIX_KINDS.get(suffix)
     if kind is None and suffix in UNSUPPORTED_POLICY_SUFFIXES:
-        warn(f"{rel}: unsupported format ({suffix}); convert it to .docx, .pdf, .md or .txt; skipped")
+        warn(f"{printable(rel)}: unsupported format ({printable(suffix)}); convert it to .docx, .pdf, .md or .txt; skipped")
     return kind
 
 
@@ -262,7 +278,6 @@ def _text_lines(text: str) -> list[str]:
 
 # --- headings ------------------------------------------------------------------
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # Lines that cannot be the text of a setext heading (list items, quotes, tables, fences, blanks).
@@ -276,6 +291,30 @@ _NUMBERED = re.compile(
     r"|\d{1,3}(?:\.\d{1,3})*\.?\s+[^\W\d_].*"
     r"|[IVXL]{1,6}\.\s+[^\W\d_].*)$"
 )
+
+
+def _atx(line: str) -> str | None:
+    """Text of an ATX heading ("## Scope ##" -> "Scope"), or None when the line is not one.
+
+    The result is the one of ``^ {0,3}(#{1,6})(?:[ \\t]+(.*?))?(?:[ \\t]+#+)?[ \\t]*$`` (group 2,
+    stripped), computed in one pass: that regex backtracks quadratically over long runs of spaces.
+    """
+    rest = line.lstrip(" ")
+    if len(line) - len(rest) > 3:
+        return None
+    body = rest.lstrip("#")
+    if not 1 <= len(rest) - len(body) <= 6:
+        return None
+    if not body:
+        return ""
+    if body[0] not in " \t":
+        return None
+    text = body.lstrip(" \t").rstrip(" \t")
+    before_closing = text.rstrip("#")
+    # An optional closing sequence: hashes at the end, separated from the text by a space or tab.
+    if len(before_closing) < len(text) and before_closing[-1:] in (" ", "\t"):
+        text = before_closing.rstrip(" \t")
+    return text.strip()
 
 
 def _markdown_headings(lines: list[str]) -> Iterator[tuple[int, str]]:
@@ -298,14 +337,14 @@ def _markdown_headings(lines: list[str]) -> Iterator[tuple[int, str]]:
         if opened:
             fence = opened.group(1)
             continue
-        atx = _ATX.match(line)
-        if atx:
-            yield i, (atx.group(2) or "").strip()
+        atx = _atx(line)
+        if atx is not None:
+            yield i, atx
         elif (
             i > start
             and _SETEXT.match(line)
             and not _NOT_PARAGRAPH.match(lines[i - 1])
-            and not _ATX.match(lines[i - 1])
+            and _atx(lines[i - 1]) is None
         ):
             yield i - 1, lines[i - 1].strip()
 
@@ -353,15 +392,38 @@ def _humanise(stem: str) -> str:
 # --- extractors ----------------------------------------------------------------
 
 
-def _extract_text(data: bytes, kind: Kind) -> tuple[list[str], list[tuple[int, str]], str | None]:
+Extracted = tuple[list[str], list[tuple[int, str]], str | None]  # lines, (line index, heading), warning
+
+
+def _clean_lines(lines: list[str]) -> list[str]:
+    """Lines without control characters (escape sequences, bells); tabs stay, page and line feeds become spaces."""
+    return [clean_text(line.replace("\f", " ").replace("\v", " ")) for line in lines]
+
+
+def _text_size(lines: list[str]) -> int:
+    """Characters of the lines joined by line breaks (never more than the bytes of a text file they came from)."""
+    return sum(map(len, lines)) + max(len(lines) - 1, 0)
+
+
+def _too_long(max_chars: int, size: int | None = None) -> _Skip:
+    if size is None:
+        return _Skip(f"too much text (more than {max_chars:,} characters); skipped")
+    return _Skip(f"too much text ({size:,} characters > {max_chars:,}); skipped")
+
+
+def _extract_text(data: bytes, kind: Kind, max_chars: int) -> Extracted:
     text, warning = _decode(data)
-    lines = _text_lines(text)
+    lines = _clean_lines(_text_lines(text))
+    del text
+    if (size := _text_size(lines)) > max_chars:
+        raise _too_long(max_chars, size)
     headings = _markdown_headings(lines) if kind == "md" else _plain_headings(lines)
     return lines, list(headings), warning
 
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _W_NS = {"w": _W[1:-1]}
+_W_P, _W_TR, _W_TBL = _W + "p", _W + "tr", _W + "tbl"
 
 
 @functools.cache
@@ -382,21 +444,29 @@ def _docx_xpaths() -> dict[str, Any]:
     }
 
 
-def _docx_blocks(container: Any) -> Iterator[Any]:
-    """Body-level paragraphs and tables in order, including those inside content controls.
+def _docx_in_body(container: Any, body: Any) -> bool:
+    """Is an element in ``container`` a body-level block: in ``body`` (the document's first w:body),
+    directly or inside content controls (the first w:sdtContent of a w:sdt), w:customXml or tracked
+    insertions (w:ins)?
 
-    python-docx's own iteration only sees direct children, so text inside ``w:sdt`` blocks
+    python-docx's own iteration only sees direct children of the body, so text inside ``w:sdt`` blocks
     (common in corporate templates) would silently vanish.
     """
-    for child in container.iterchildren():
-        if child.tag in (_W + "p", _W + "tbl"):
-            yield child
-        elif child.tag == _W + "sdt":
-            content = child.find(_W + "sdtContent")
-            if content is not None:
-                yield from _docx_blocks(content)
-        elif child.tag in (_W + "customXml", _W + "ins"):
-            yield from _docx_blocks(child)
+    node = container
+    while node is not None:
+        if node is body:
+            return True
+        tag = node.tag
+        if tag == _W + "customXml" or tag == _W + "ins":
+            node = node.getparent()
+        elif tag == _W + "sdtContent":
+            sdt = node.getparent()
+            if sdt is None or sdt.tag != _W + "sdt" or sdt.find(_W + "sdtContent") is not node:
+                return False
+            node = sdt.getparent()
+        else:
+            return False
+    return False
 
 
 def _docx_paragraph_text(p: Any) -> str:
@@ -425,37 +495,174 @@ def _docx_row_text(tr: Any) -> str:
     return " | ".join(cells)
 
 
-def _extract_docx(data: bytes) -> tuple[list[str], list[tuple[int, str]], str | None]:
+_CONTENT_TYPES = "[Content_Types].xml"
+# [Content_Types].xml and the .rels parts together; python-docx parses them whole. Real ones are small.
+_MAX_DOCX_PACKAGE_XML = 5_000_000
+# XML elements held in memory at once while one paragraph or table row is parsed, and in all (time).
+_MAX_DOCX_HELD_ELEMENTS = 1_000_000
+_MAX_DOCX_ELEMENTS = 5_000_000
+
+
+def _extract_docx(data: bytes, max_chars: int) -> Extracted:
+    """Paragraphs (one line each), table rows (cells joined by " | ") and headings (by paragraph style).
+
+    The archive is read through BoundedZip (MAX_UNPACKED_BYTES for all parts together) and the XML is
+    parsed as a stream, one paragraph or table row at a time, so memory does not grow with the document.
+    """
+    try:
+        with BoundedZip(data, max_bytes=MAX_UNPACKED_BYTES) as archive:
+            try:
+                main, styles = _docx_parts(archive)
+                style_names = _docx_style_names(archive, styles)
+                lines, headings = _docx_lines(archive, main, style_names, max_chars)
+            except (_Skip, ArchiveError):
+                raise
+            except Exception as exc:  # python-docx and lxml raise a zoo of zip/XML/KeyError types on bad input
+                raise _Skip(f"corrupt or unreadable .docx ({type(exc).__name__}); skipped") from None
+    except ArchiveTooLarge as exc:
+        raise _Skip(f"too large when unpacked ({exc}); skipped") from None
+    except ArchiveError as exc:
+        raise _Skip(f"corrupt or unreadable .docx ({printable(str(exc))}); skipped") from None
+    return lines, headings, None
+
+
+def _docx_parts(archive: BoundedZip) -> tuple[str, str | None]:
+    """Member names of the main document part and of its styles part (None: python-docx's default styles).
+
+    python-docx still opens the package, so parts are found through its relationships and a file that is
+    not a Word document is refused, exactly as before; it is given only [Content_Types].xml and the .rels
+    parts, every other part replaced by a stub, so it never holds the document's content.
+    """
     import zipfile
 
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise _Skip("corrupt or unreadable .docx (not a zip archive); skipped") from None
-    if unpacked > _MAX_DOCX_UNPACKED:
-        raise _Skip(f"corrupt or unreadable .docx (expands to {unpacked:,} bytes); skipped")
-
     import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
 
+    package = io.BytesIO()
+    metadata = 0
+    with zipfile.ZipFile(package, "w", zipfile.ZIP_STORED) as stub:
+        for name in archive.names():
+            if name == _CONTENT_TYPES or name.lower().endswith(".rels"):
+                blob = archive.read(name)
+                metadata += len(blob)
+                if metadata > _MAX_DOCX_PACKAGE_XML:
+                    raise ArchiveTooLarge(f"relationships unpack to more than {_MAX_DOCX_PACKAGE_XML:,} bytes")
+            else:
+                blob = b"<stub/>"
+            stub.writestr(name, blob)
+    package.seek(0)
+    part = docx.Document(package).part
     try:
-        document = docx.Document(io.BytesIO(data))
-        style_names = {style.style_id: (style.name or "") for style in document.styles}
-        xp = _docx_xpaths()
-        lines: list[str] = []
-        headings: list[tuple[int, str]] = []
-        for block in _docx_blocks(document.element.body):
-            if block.tag == _W + "tbl":
-                lines.extend(_docx_row_text(tr) for tr in xp["rows"](block))
-                continue
-            text = _docx_paragraph_text(block)
-            style = style_names.get(xp["style"](block), "")
-            if style.lower().startswith(("heading", "title")) and text.strip():
-                headings.append((len(lines), text.strip()))
-            lines.append(text)
-    except Exception as exc:  # python-docx raises a zoo of zip/XML/KeyError types on bad input
-        raise _Skip(f"corrupt or unreadable .docx ({type(exc).__name__}); skipped") from None
-    return lines, headings, None
+        styles: str | None = part.part_related_by(RT.STYLES).partname.membername
+    except KeyError:
+        styles = None
+    return part.partname.membername, styles
+
+
+def _docx_iterparse(source: Any) -> Any:
+    """End events of an XML stream, parsed with python-docx's parser options (no entities, no network)."""
+    from lxml import etree
+
+    return etree.iterparse(
+        source, events=("end",), remove_blank_text=True, resolve_entities=False, no_network=True, huge_tree=False
+    )
+
+
+def _docx_drop(element: Any) -> None:
+    """Free a processed element and the siblings before it (what iterparse allows while parsing)."""
+    element.clear(keep_tail=True)
+    parent = element.getparent()
+    while element.getprevious() is not None:
+        del parent[0]
+
+
+def _docx_style_names(archive: BoundedZip, member: str | None) -> dict[str, str]:
+    """Style id -> style name, as python-docx's ``document.styles`` gives them."""
+    if member is None:
+        import docx
+
+        source: Any = open(Path(docx.__file__).parent / "templates" / "default-styles.xml", "rb")  # noqa: SIM115
+    else:
+        source = archive.open(member)
+    names: dict[str, str] = {}
+    root = None
+    held = 0
+    with source:
+        for _, element in _docx_iterparse(source):
+            parent = element.getparent()
+            if parent is None:
+                root = element
+                break
+            held += 1
+            if held > _MAX_DOCX_HELD_ELEMENTS:
+                raise _Skip(f"styles too large (more than {_MAX_DOCX_HELD_ELEMENTS:,} XML elements); skipped")
+            if parent.getparent() is None:  # a child of w:styles
+                if element.tag == _W + "style" and (style_id := element.get(_W + "styleId")) is not None:
+                    name = element.find(_W + "name")
+                    names[style_id] = (name.get(_W + "val") or "") if name is not None else ""
+                _docx_drop(element)
+                held = 0
+    if root is None or root.tag != _W + "styles":
+        raise _Skip("corrupt or unreadable .docx (styles part is not w:styles); skipped")
+    return names
+
+
+def _docx_lines(
+    archive: BoundedZip, member: str, style_names: dict[str, str], max_chars: int
+) -> tuple[list[str], list[tuple[int, str]]]:
+    xp = _docx_xpaths()
+    lines: list[str] = []
+    headings: list[tuple[int, str]] = []
+    size = held = 0
+    root = body = None
+    with archive.open(member) as source:
+        for seen, (_, element) in enumerate(_docx_iterparse(source)):
+            parent = element.getparent()
+            if parent is None:
+                root = element
+                break
+            if seen >= _MAX_DOCX_ELEMENTS:
+                raise _Skip(f"too complex (more than {_MAX_DOCX_ELEMENTS:,} XML elements); skipped")
+            if root is None:
+                root = element.getroottree().getroot()
+                if root.tag != _W + "document":
+                    raise _Skip("corrupt or unreadable .docx (main part is not w:document); skipped")
+            held += 1
+            if held > _MAX_DOCX_HELD_ELEMENTS:
+                raise _Skip(
+                    f"a paragraph or table row is too large (more than {_MAX_DOCX_HELD_ELEMENTS:,} XML elements); skipped"
+                )
+            if body is None:
+                body = root.find(_W + "body")
+                if body is None:
+                    continue
+            tag = element.tag
+            rows: list[str] | None = None
+            if tag == _W_P and (parent is body or _docx_in_body(parent, body)):
+                if len(element):
+                    text = _clean_lines([_docx_paragraph_text(element)])[0]
+                    style = style_names.get(xp["style"](element), "")
+                    if style.lower().startswith(("heading", "title")) and text.strip():
+                        headings.append((len(lines), text.strip()))
+                else:
+                    text = ""  # an empty paragraph: a blank line
+                rows = [text]
+            elif tag == _W_TR and parent.tag == _W_TBL and _docx_in_body(parent.getparent(), body):
+                rows = _clean_lines([_docx_row_text(element)])
+            elif tag == _W_TBL and _docx_in_body(parent, body):
+                rows = []  # its rows were read as they ended
+            elif parent is not body:
+                continue  # part of a block still being read (or outside the body)
+            if rows:
+                lines.extend(rows)
+                size += sum(map(len, rows)) + len(rows)  # each with its line break
+                if size - 1 > max_chars:
+                    raise _too_long(max_chars)
+            _docx_drop(element)
+            held = 0
+    if root is None or root.find(_W + "body") is None:
+        raise _Skip("corrupt or unreadable .docx (no document body); skipped")
+    return lines, headings
 
 
 @contextlib.contextmanager
@@ -472,19 +679,79 @@ def _quiet_pypdf() -> Iterator[None]:
         logger.setLevel(previous)
 
 
-def _extract_pdf(data: bytes) -> tuple[list[str], list[tuple[int, str]], str | None]:
+def _pdf_configuration() -> Any:
+    """pypdf's decompression limits, per stream, set to MAX_UNPACKED_BYTES (pypdf's own defaults are higher)."""
     import pypdf
-    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    limit = MAX_UNPACKED_BYTES
+    return pypdf.Configuration(
+        zlib_maximum_output_length=limit,
+        lzw_maximum_output_length=limit,
+        run_length_maximum_output_length=limit,
+        brotli_maximum_output_length=limit,
+        jbig2_maximum_output_length=limit,
+        array_based_stream_maximum_output_length=limit,
+        image_maximum_buffer_size=limit,
+        stream_decoding_work_maximum_length=2 * limit,
+    )
+
+
+@dataclass
+class _PdfBudget:
+    """Text, inflated page content and operators of one PDF, counted while pypdf extracts it."""
+
+    max_chars: int
+    chars: int = 0
+    unpacked: int = 0
+    operators: int = 0
+
+    def text(self, text: str, *_: Any) -> None:  # pypdf's visitor_text
+        self.chars += len(text)
+        if self.chars > self.max_chars:
+            raise _too_long(self.max_chars)
+
+    def operator(self, *_: Any) -> None:  # pypdf's visitor_operand_before
+        self.operators += 1
+        if self.operators > MAX_PDF_OPERATORS:
+            raise _Skip(f"PDF too complex (more than {MAX_PDF_OPERATORS:,} drawing operations); skipped")
+
+    def page(self, page: Any) -> None:
+        """Count the page's inflated content (already decoded and cached by the extraction)."""
+        contents = page.get("/Contents")
+        contents = contents.get_object() if contents is not None else None
+        for item in contents if isinstance(contents, list) else [contents]:
+            stream = item.get_object() if item is not None else None
+            if hasattr(stream, "get_data"):
+                self.unpacked += len(stream.get_data())
+        if self.unpacked > MAX_UNPACKED_BYTES:
+            raise _Skip(f"too large when unpacked (page contents exceed {MAX_UNPACKED_BYTES:,} bytes); skipped")
+
+
+def _extract_pdf(data: bytes, max_chars: int) -> Extracted:
+    import pypdf
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
     lines: list[str] = []
+    size = -1  # characters of the lines so far, joined by line breaks
+    budget = _PdfBudget(max_chars)
     try:
-        with _quiet_pypdf():
+        with _quiet_pypdf(), pypdf.apply_configuration(_pdf_configuration()):
             # pypdf already tries the empty password, so owner-password-only PDFs stay readable.
             reader = pypdf.PdfReader(io.BytesIO(data))
             for page in reader.pages:
-                lines.extend(line.rstrip() for line in _text_lines(page.extract_text() or ""))
+                text = page.extract_text(visitor_text=budget.text, visitor_operand_before=budget.operator)
+                budget.page(page)
+                page_lines = [line.rstrip() for line in _clean_lines(_text_lines(text or ""))]
+                lines.extend(page_lines)
+                size += sum(map(len, page_lines)) + len(page_lines)
+                if size > max_chars:  # stop at the first page over the cap
+                    raise _too_long(max_chars, size)
+    except _Skip:
+        raise
     except (FileNotDecryptedError, DependencyError):
         raise _Skip("encrypted PDF (password or decryption support required); skipped") from None
+    except LimitReachedError as exc:
+        raise _Skip(f"PDF exceeds a safety limit ({printable(str(exc))}); skipped") from None
     except Exception as exc:  # damaged PDFs raise many exception types deep inside pypdf
         raise _Skip(f"corrupt or unreadable PDF ({type(exc).__name__}); skipped") from None
     if not any(line.strip() for line in lines):
@@ -492,25 +759,25 @@ def _extract_pdf(data: bytes) -> tuple[list[str], list[tuple[int, str]], str | N
     return lines, list(_plain_headings(lines)), None
 
 
-_EXTRACTORS: dict[Kind, Callable[[bytes], tuple[list[str], list[tuple[int, str]], str | None]]] = {
-    "md": lambda data: _extract_text(data, "md"),
-    "txt": lambda data: _extract_text(data, "txt"),
+_EXTRACTORS: dict[Kind, Callable[[bytes, int], Extracted]] = {
+    "md": lambda data, max_chars: _extract_text(data, "md", max_chars),
+    "txt": lambda data, max_chars: _extract_text(data, "txt", max_chars),
     "docx": _extract_docx,
     "pdf": _extract_pdf,
 }
 
 
-def _document(rel: str, real: Path, max_bytes: int) -> tuple[PolicyDocument, str | None]:
-    kind = SUFFIX_KINDS[os.path.splitext(rel)[1].lower()]
+def _document(name: str, real: Path, kind: Kind, max_bytes: int, max_chars: int) -> tuple[PolicyDocument, str | None]:
+    """Read one file; ``name`` is its relative path escaped for display, the only one ever shown."""
     try:
         data = _read_bytes(real, max_bytes)
     except OSError as exc:
         raise _Skip(f"cannot read ({exc.strerror or exc}); skipped") from None
-    lines, headings, warning = _EXTRACTORS[kind](data)
-    sections = _sections(rel, lines, headings)
-    title = next((h for _, h in headings if h), "") or _humanise(Path(rel).stem)
+    lines, headings, warning = _EXTRACTORS[kind](data, max_chars)
+    sections = _sections(name, lines, headings)
+    title = next((h for _, h in headings if h), "") or _humanise(Path(name).stem)
     document = PolicyDocument(
-        path=rel,
+        path=name,
         kind=kind,
         sha256=hashlib.sha256(data).hexdigest(),
         lines=tuple(lines),
@@ -521,9 +788,17 @@ def _document(rel: str, real: Path, max_bytes: int) -> tuple[PolicyDocument, str
 
 
 def read_policies(
-    folder: str | Path, *, max_file_bytes: int = 5_000_000, max_files: int = 5000
+    folder: str | Path,
+    *,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    max_files: int = 5000,
+    max_text_chars: int = MAX_TEXT_CHARS,
 ) -> PolicyFolder:
-    """Read every supported policy file under ``folder``; problems become warnings, not errors."""
+    """Read every supported policy file under ``folder``; problems become warnings, not errors.
+
+    Documents and warnings name files by their path relative to the folder, escaped for display
+    (``textsafe.printable``): that is what reports, the terminal and the model see.
+    """
     given = Path(folder)
     if not given.exists():
         raise PolicyFolderError(f"policy folder not found: {given}")
@@ -540,13 +815,20 @@ def read_policies(
         files = files[:max_files]
 
     documents = []
+    shown: set[str] = set()
     for rel, real in files:
+        name = printable(rel)
+        if name in shown:  # only possible when escaping makes two real names look alike
+            notes.append(f"{name}: another file has the same name once escaped for display; skipped")
+            continue
+        shown.add(name)
+        kind = SUFFIX_KINDS[os.path.splitext(rel)[1].lower()]
         try:
-            document, warning = _document(rel, real, max_file_bytes)
+            document, warning = _document(name, real, kind, max_file_bytes, max_text_chars)
         except _Skip as skip:
-            notes.append(f"{rel}: {skip}")
+            notes.append(f"{name}: {skip}")
             continue
         documents.append(document)
         if warning:
-            notes.append(f"{rel}: {warning}")
+            notes.append(f"{name}: {warning}")
     return PolicyFolder(root=str(folder), documents=tuple(documents), warnings=tuple(notes))
