@@ -1,4 +1,4 @@
-"""Read a company's policy folder into line-numbered, sectioned text (DESIGN §6).
+"""Read a company's policy folder into line-numbered, sectioned text.
 
 The folder is read-only input: files are opened for reading only, nothing is created in it, symlinks
 leading outside it are refused, and binary, oversized, corrupt or undecodable files are skipped with a
