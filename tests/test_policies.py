@@ -263,6 +263,18 @@ def test_cp1252_text_is_decoded_with_a_warning(tmp_path: Path) -> None:
     assert "decoded as cp1252" in _warning(folder, "kyc.txt")
 
 
+def test_utf8_with_a_few_stray_bytes_keeps_its_text_and_says_so(tmp_path: Path) -> None:
+    body = "# Sanctions — screening\nThe MLRO (Zoë Müller) screens every client daily.\n".encode()
+    (tmp_path / "sanctions.md").write_bytes(body[:20] + b"\xff" + body[20:])
+
+    folder = read_policies(tmp_path)
+
+    lines = _doc(folder, "sanctions.md").lines
+    assert lines[1] == "The MLRO (Zoë Müller) screens every client daily."
+    assert "\ufffd" in lines[0] and "—" in lines[0]
+    assert "1 byte sequence(s) that are not valid UTF-8 were replaced" in _warning(folder, "sanctions.md")
+
+
 def test_utf16_with_bom_is_decoded_silently(tmp_path: Path) -> None:
     (tmp_path / "policy.md").write_bytes("# Política\r\nClientes é\r\n".encode("utf-16"))
 

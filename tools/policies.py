@@ -243,6 +243,20 @@ def _plausible_legacy(text: str) -> bool:
     return non_ascii <= 0.3 * max(len(visible), 1)
 
 
+def _mostly_utf8(data: bytes) -> tuple[str, str] | None:
+    """UTF-8 text with a few stray bytes (a bad paste, a truncated copy): keep it, replacing them.
+
+    Only when the file really is UTF-8 (it holds valid multi-byte sequences) and the damage is rare;
+    otherwise a legacy encoding is the better reading and every accented letter would be lost.
+    """
+    text = data.decode("utf-8", "replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    multibyte = sum(1 for ch in text[:65536] if ord(ch) > 0x7F and ch != "\ufffd")
+    if multibyte >= bad and bad <= max(3, len(text) // 1000):
+        return text, f"{bad} byte sequence(s) that are not valid UTF-8 were replaced with \ufffd"
+    return None
+
+
 def _decode(data: bytes) -> tuple[str, str | None]:
     """Decode text bytes; returns (text, warning or None) or raises _Skip."""
     for bom, codec in _BOMS:
@@ -257,6 +271,9 @@ def _decode(data: bytes) -> tuple[str, str | None]:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
         pass
+    mostly = _mostly_utf8(data)
+    if mostly is not None:
+        return mostly
     for codec in ("cp1252", "latin-1"):
         try:
             text = data.decode(codec)
