@@ -162,7 +162,6 @@ def render_markdown(r: RunReport) -> str:
 
 def _gap_section(r: RunReport, number: Mapping[str, int]) -> list[str]:
     by_req = {a.requirement_id: a for a in r.assessments}
-    req = {q.id: q for q in r.requirements}
     crit = [g for g in r.gaps if g.priority == "critical"]
     out = ["# Gap Analysis Report", "", "## Executive Summary", ""]
     if r.run.policies.folder is None:

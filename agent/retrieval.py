@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.knowledge import BASELINE, Hit, available, index_for, load
-from agent.knowledge.schema import Pack, PackCitation
 
 # Question words carry no meaning for full-text search and would swamp bm25 with noise.
 _STOP = frozenset("""

@@ -26,7 +26,7 @@ from agent.scope import parse_scope
 from agent.settings import Settings
 from graphs.context import make_context
 from tests.conftest import EXAMPLES
-from tests.fake_services import ATTACKER, CENTRAL_BANK, NEWS, OFFICIAL, OFFICIAL_QUOTE, FakeServices, page_transport
+from tests.fake_services import CENTRAL_BANK, NEWS, OFFICIAL, OFFICIAL_QUOTE, FakeServices, page_transport
 from tests.test_search import scrub_request as drop_api_key
 from tests.test_search import vcr_options as search_vcr_options
 from tools.fetch import fetch as fetch_page
