@@ -25,6 +25,7 @@ import pytest
 
 from agent.textsafe import printable
 from tests.conftest import ROOT
+from tests.pdfgen import pdf, text_stream
 from tools import policies
 from tools.archive import ArchiveError, ArchiveTooLarge, BoundedZip
 from tools.policies import MAX_FILE_BYTES, MAX_TEXT_CHARS, MAX_UNPACKED_BYTES, read_policies
@@ -109,32 +110,12 @@ def set_claimed_size(data: bytes, name: str, size: int) -> bytes:
 
 
 def pdf_with(contents: list[bytes]) -> bytes:
-    """A minimal valid PDF, one FlateDecode content stream (already compressed) per page."""
-    font = 3 + 2 * len(contents)
-    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(len(contents)))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {len(contents)} >>".encode()]
-    for i, stream in enumerate(contents):
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
-            f"/Resources << /Font << /F1 {font} 0 R >> >> >>".encode()
-        )
-        objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    """A PDF whose pages hold these (already compressed) content streams."""
+    return pdf(contents, flate=True)
 
 
 def text_content(lines: list[str]) -> bytes:
-    ops = ["BT /F1 10 Tf 12 TL 72 720 Td"] + [f"({line}) Tj T*" for line in lines] + ["ET"]
-    return zlib.compress("\n".join(ops).encode("latin-1"))
+    return zlib.compress(text_stream(lines))
 
 
 def bomb_content(inflated: int) -> bytes:
