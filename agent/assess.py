@@ -215,8 +215,22 @@ def find_element(doc: Doc, element: CoverageElement) -> Sentence | None:
     return None
 
 
-def assess_requirement(req: PackRequirement, docs: Sequence[Doc]) -> Assessment:
-    if not docs:
+# What one document says for each requirement: per requirement id, the sentence evidencing each of its
+# elements (None where the document does not state it). Scanning a document (scan_document) and judging a
+# requirement across documents (assess_requirement) are separate so the scan can run anywhere (another
+# process, a batch at a time) and only these small findings travel.
+Row = tuple[Sentence | None, ...]
+Findings = dict[str, Row]
+
+
+def scan_document(doc: Doc, reqs: Iterable[PackRequirement]) -> Findings:
+    """The evidencing sentence of every element of every requirement, in one document."""
+    return {r.id: tuple(find_element(doc, el) for el in r.elements) for r in reqs}
+
+
+def assess_requirement(req: PackRequirement, findings: Sequence[Findings]) -> Assessment:
+    """Judge one requirement from the findings of every document read (one entry per document)."""
+    if not findings:
         return Assessment(
             requirement_id=req.id,
             status="insufficient_evidence",
@@ -225,8 +239,9 @@ def assess_requirement(req: PackRequirement, docs: Sequence[Doc]) -> Assessment:
         )
     # Evidence comes preferably from the document that evidences most elements, so a reviewer
     # is pointed at the policy that really covers the requirement, not a passing mention.
-    found_by_doc = [[find_element(d, el) for el in req.elements] for d in docs]
-    ranked = sorted(range(len(docs)), key=lambda i: -sum(x is not None for x in found_by_doc[i]))
+    none: Row = (None,) * len(req.elements)
+    found_by_doc = [f.get(req.id, none) for f in findings]
+    ranked = sorted(range(len(found_by_doc)), key=lambda i: -sum(x is not None for x in found_by_doc[i]))
     evidence: list[Evidence] = []
     missing: list[str] = []
     for k, element in enumerate(req.elements):
@@ -249,12 +264,14 @@ def assess_requirement(req: PackRequirement, docs: Sequence[Doc]) -> Assessment:
         status=status,
         evidence=tuple(evidence),
         missing=tuple(missing),
-        rationale=_rationale(status, evidence, missing, len(docs)),
+        rationale=_rationale(status, evidence, missing, len(findings)),
     )
 
 
 def assess_all(reqs: Iterable[PackRequirement], docs: Sequence[Doc]) -> list[Assessment]:
-    return [assess_requirement(r, docs) for r in reqs]
+    reqs = list(reqs)
+    findings = [scan_document(d, reqs) for d in docs]
+    return [assess_requirement(r, findings) for r in reqs]
 
 
 def rollup(statuses: Iterable[Status]) -> Status:
