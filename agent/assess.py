@@ -25,10 +25,32 @@ _NEGATION = re.compile(
 )
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(?:but|however|although|whereas|unless)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'“‘\[])")
-_BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|[a-z][.)]|\|)\s+")
+# A full stop after these is not the end of a sentence ("e.g. Bitcoin", "Law No. 191-IV", "U.S. Treasury").
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|incl|excl|no|nos|art|arts|para|paras|sec|ss|ch|ltd|inc|co|corp|plc|"
+    r"llc|jsc|llp|mr|mrs|ms|dr|st|fig|ref|reg|regs|rev|vol|pp|p)|\b[A-Z](?:\.[A-Z])*)\.$",
+    re.IGNORECASE,
+)
+_BULLET = re.compile(r"^\s*(?:[-*+•▪●◦–]|\d+[.)]|[a-z][.)]|\|)\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
+_ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+# "1. Introduction", "3.2 Record keeping", "A. GENERAL PRINCIPLES", "IV. Governance", "Section 4 – Scope"
+_NUMBERED_HEADING = re.compile(
+    r"^(?:(?:section|article|part|chapter|clause|schedule|annex|appendix)\s+[\dIVXLC]+[.:]?\s*[-–—:.]?\s*"
+    r"|(\d{1,3}(?:\.\d{1,3})*)[.)]?\s+|([A-Z]|[IVX]{1,5})[.)]\s+)(?=\S)",
+    re.IGNORECASE,
+)
+# Document header lines: "Owner: Head of Compliance", "Approved by: Board of Directors, 12 March 2024",
+# "Review: annually", "Next Review Date: April 2026".
+_KEY_VALUE = re.compile(r"^\s*(?:[-*•]\s+)?\*{0,2}([A-Z][\w()/&'’ .-]{0,40}?)\*{0,2}\s*:\*{0,2}\s+\S")
 _CONTROL_HEADER = re.compile(r"\b(version|revision|author|change|changes|date|approved by|editor)\b")
+_CHANGE_LOG = re.compile(r"\b(change|changes|changed|revision|description|summary|amendments?)\b")
 MAX_QUOTE = 320
+_TITLE, _PLAIN = 0, 6  # heading levels: the document title; an unnumbered heading below numbered ones
+
+
+Kind = str  # "text" (a sentence of a paragraph or a list item), "header" (a document header line), "heading"
 
 
 @dataclass(frozen=True)
@@ -39,6 +61,12 @@ class Sentence:
     text: str
     start: int  # offset in the document text used for matching
     end: int
+    # Headings are context, never evidence; header lines ("Owner: …") are evidence of what they state.
+    kind: Kind = "text"
+    # Start offsets (in the document text) of the sentences that give this one context: the headings
+    # above it, the lead-in line of its list ("The MLRO is responsible for:"), a table's header row.
+    # Offsets, not indices, so that a document narrowed to some of its sentences stays consistent.
+    context: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +83,10 @@ class Doc:
     groups: dict[tuple[str, ...], dict[int, list[int]]] = field(default_factory=dict, compare=False, repr=False)
     # the word index of the text (agent.prefilter), built on first use
     words: list[WordIndex] = field(default_factory=list, compare=False, repr=False)
+    # (context sentence index -> indices of the sentences under it, start offset -> index), built on first use
+    under: list[tuple[dict[int, tuple[int, ...]], dict[int, int]]] = field(default_factory=list, compare=False, repr=False)
+    # pattern group -> sentences where it hits at least once without negation
+    alive: dict[tuple[str, ...], frozenset[int]] = field(default_factory=dict, compare=False, repr=False)
     # Domains are assessed in parallel threads on the same documents: the lock makes each cache entry
     # computed once instead of once per thread (the GIL would run those copies one after the other).
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
@@ -64,18 +96,82 @@ class Doc:
             self.words.append(WordIndex(self.text))
         return self.words[0]
 
+    def covered(self) -> tuple[dict[int, tuple[int, ...]], dict[int, int]]:
+        """Context sentence index -> the sentences under it (a heading's section, a lead-in's list); start -> index."""
+        if not self.under:
+            with self.lock:
+                if not self.under:
+                    index = {s.start: i for i, s in enumerate(self.sentences)}
+                    out: dict[int, list[int]] = {}
+                    for i, s in enumerate(self.sentences):
+                        for c in s.context:
+                            j = index.get(c)
+                            if j is not None:
+                                out.setdefault(j, []).append(i)
+                    self.under.append(({j: tuple(v) for j, v in out.items()}, index))
+        return self.under[0]
+
+
+def _heading_level(line: str, first: bool) -> int | None:
+    """Level of a heading line, or None when the line is text. The document's first line may be its title."""
+    m = _ATX.match(line)
+    if m:
+        return _TITLE if first else len(m.group(1))
+    text = line.strip()
+    if not text or line[:1].isspace() and not first or len(text) > 90 or text[-1] in ".,;:!" or text[0] in "-*+•|>":
+        return None
+    if not (text[0].isupper() or text[0].isdigit()):
+        return None
+    words = text.split()
+    if len(words) > 12 or (text[-1] == "?" and len(words) > 14):
+        return None
+    if first:
+        return _TITLE
+    n = _NUMBERED_HEADING.match(text)
+    if n:
+        if n.group(1):
+            return min(n.group(1).count(".") + 1, 5)
+        return 2 if n.group(2) and len(n.group(2)) == 1 else 1
+    return _PLAIN
+
+
+def _is_plain_heading(lines: Sequence[str], n: int, prev_open: bool) -> bool:
+    """Is line n (0-based) a heading written as a short line: not inside a wrapped sentence, followed by text?"""
+    if prev_open or _BULLET.match(lines[n]) and not _NUMBERED_HEADING.match(lines[n].strip()):
+        return False
+    for k in range(n + 1, min(n + 3, len(lines))):
+        nxt = lines[k].strip()
+        if nxt:
+            # a line running on in lower case is the rest of a wrapped sentence, not a section's text
+            return not _SETEXT.match(lines[k]) and not (k == n + 1 and nxt[0].islower())
+    return False
+
 
 def prepare(path: str, lines: Sequence[str]) -> Doc:
-    """Split a document into sentences that remember their line numbers."""
+    """Split a document into sentences that remember their line numbers and the headings above them.
+
+    Headings (Markdown, numbered, or a short line standing alone before text) become sentences of kind
+    "heading": never evidence, but context for every sentence of their section. A line ending with ":"
+    is the lead-in of the list or lines that follow it. Header lines ("Approved by: Board") are
+    sentences of their own.
+    """
     sentences: list[Sentence] = []
     buf: list[tuple[int, str]] = []
     parts: list[str] = []
     offset = 0
+    stack: list[tuple[int, int]] = []  # (level, start offset of the heading sentence)
+    lead_in: int | None = None  # start offset of the active lead-in sentence
+    table_head: int | None = None  # start offset of the active table's header row
 
-    def flush() -> None:
+    def context() -> tuple[int, ...]:
+        extra = tuple(x for x in (lead_in, table_head) if x is not None)
+        return tuple(start for _, start in stack) + extra
+
+    def flush(kind: Kind = "text") -> int | None:
+        """Emit the buffered lines as sentences; the start offset of the last one, if any."""
         nonlocal offset
         if not buf:
-            return
+            return None
         stripped = [t.strip() for _, t in buf]
         para = " ".join(stripped)
         # char offset of each source line inside the paragraph (strictly increasing), computed once;
@@ -84,40 +180,109 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
         for t in stripped:
             line_offsets.append(pos)
             pos += len(t) + 1
-        cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(para)), len(para)]
+        cuts = [0]
+        if kind == "text":
+            cuts += [m.end() for m in _SENTENCE_END.finditer(para) if not _ABBREVIATION.search(para, max(0, m.start() - 12), m.start())]
+        cuts.append(len(para))
+        ctx = context()
+        last = None
         for a, b in zip(cuts, cuts[1:]):
             chunk = para[a:b].strip()
             if len(chunk) < 3:
                 continue
-            first = numbers[bisect_right(line_offsets, a) - 1]
-            last = numbers[bisect_right(line_offsets, max(a, b - 1)) - 1]
-            start = offset + a
-            sentences.append(Sentence(path, first, last, chunk, start, start + len(chunk)))
+            lead = len(para[a:b]) - len(para[a:b].lstrip())
+            first = numbers[bisect_right(line_offsets, a + lead) - 1]
+            last_line = numbers[bisect_right(line_offsets, max(a, b - 1)) - 1]
+            start = offset + a + lead
+            sentences.append(Sentence(path, first, last_line, chunk, start, start + len(chunk), kind, ctx))
+            last = start
         parts.append(para)
         offset += len(para) + 1
         buf.clear()
+        return last
 
     skip_table = False
     prev_table = False
-    for n, raw in enumerate(lines, start=1):
-        line = raw.rstrip()
-        is_table = line.lstrip().startswith("|")
+    prev_open = False  # the previous non-blank line ended inside a sentence (a wrapped paragraph)
+    blank_before = True
+    seen_text = False
+    lines = [raw.rstrip() for raw in lines]
+    for n, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        is_table = stripped.startswith("|")
         if is_table and not prev_table:
-            # A table headed "Version | Date | Author | Change" is document control, not policy.
-            skip_table = len(set(_CONTROL_HEADER.findall(line.lower()))) >= 2
+            # A change log ("Version | Date | Author | Change") is history, not policy: skipped.
+            header = stripped.lower()
+            skip_table = len(set(_CONTROL_HEADER.findall(header))) >= 2 and bool(_CHANGE_LOG.search(header))
+            table_head = None
+        if not is_table and prev_table:
+            table_head = None
         prev_table = is_table
         if is_table and skip_table:
             flush()
             continue
-        if not line.strip() or set(line.strip()) <= set("-=|:_*# "):
+        if not stripped or set(stripped) <= set("-=|:_*# "):
             flush()
+            if not stripped:
+                blank_before = True
+                # a blank line ends a lead-in's list unless the list goes on after it
+                nxt = next((x for x in lines[n:] if x.strip()), "")
+                if lead_in is not None and not _BULLET.match(nxt):
+                    lead_in = None
             continue
-        if _HEADING.match(line) or _BULLET.match(line):
+        setext = n < len(lines) and _SETEXT.match(lines[n]) and not is_table and not _BULLET.match(line)
+        level = None
+        if not is_table and (_HEADING.match(line) or setext or _is_plain_heading(lines, n - 1, prev_open and not blank_before)):
+            level = _heading_level(line, first=not seen_text and not sentences and not buf)
+            if setext and level is None:
+                level = 1 if lines[n].strip().startswith("=") else 2
+            if level is not None and setext and level != _TITLE:
+                level = 1 if lines[n].strip().startswith("=") else 2
+        seen_text = True
+        blank_before = False
+        if level is not None:
             flush()
-            buf.append((n, _BULLET.sub("", _HEADING.sub("", line))))
+            lead_in = None
+            while stack and stack[-1][0] >= level and level != _TITLE:
+                stack.pop()
+            buf.append((n, _BULLET.sub("", _HEADING.sub("", line)) if not _NUMBERED_HEADING.match(stripped) else _HEADING.sub("", line)))
+            at = flush("heading")
+            if at is not None:
+                stack.append((level, at))
+            prev_open = False
+            continue
+        if is_table:
             flush()
+            buf.append((n, _BULLET.sub("", line)))
+            at = flush("text")
+            header_row = n < len(lines) and set(lines[n].strip()) <= set("-=|: ") and lines[n].strip().startswith("|")
+            if header_row and at is not None:
+                sentences[-1] = Sentence(**{**sentences[-1].__dict__, "kind": "heading"})
+                table_head = at
+            prev_open = False
+            continue
+        if _KEY_VALUE.match(line) and len(stripped) <= 160 and len(_KEY_VALUE.match(line).group(1).split()) <= 5:
+            flush()
+            buf.append((n, _BULLET.sub("", line)))
+            flush("header")
+            prev_open = False
+            continue
+        if _BULLET.match(line):
+            flush()
+            buf.append((n, _BULLET.sub("", line)))
+            at = flush()
+            if stripped.endswith(":") and at is not None:
+                lead_in = at
+            prev_open = False
             continue
         buf.append((n, line))
+        if stripped.endswith(":"):
+            # the lead-in of what follows: its own sentence, context for the list under it
+            lead_in = None
+            lead_in = flush()
+            prev_open = False
+            continue
+        prev_open = stripped[-1] not in ".!?;:\"'”)"
     flush()
     text = "\n".join(parts)
     return Doc(path, text, tuple(sentences), tuple(s.start for s in sentences))
@@ -193,26 +358,58 @@ def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[in
     return merged
 
 
+def _alive(doc: Doc, group: tuple[str, ...]) -> frozenset[int]:
+    """Sentences where the group hits at least once without a negation just before the hit (shared)."""
+    cached = doc.alive.get(group)
+    if cached is None:
+        hits = _group_hits(doc, group)
+        cached = frozenset(i for i, offs in hits.items() if any(not _negated(doc.sentences[i].text, o) for o in offs))
+        doc.alive[group] = cached
+    return cached
+
+
 def find_element(doc: Doc, element: CoverageElement) -> Sentence | None:
     """First sentence of the document that evidences the element, if any."""
-    candidates: set[int] | None = None
-    groups = []
+    found = find_elements(doc, element)
+    return found[0] if found else None
+
+
+def find_elements(doc: Doc, element: CoverageElement) -> list[Sentence]:
+    """Every sentence that evidences the element: those stating it whole first, then those that need their context.
+
+    A sentence evidences an element when each concept group hits, not negated, in the sentence itself
+    or, for the element's first group (its subject) only, in the context the sentence is read in (its
+    headings, the lead-in of its list, its table's header row). A
+    heading is never evidence itself. Exclusions apply to the sentence and to any context used.
+    """
+    live: list[frozenset[int]] = []
     for group in element.all_of:
-        hits = _group_hits(doc, group)
-        if not hits:
-            return None
-        groups.append(hits)
-        candidates = set(hits) if candidates is None else candidates & set(hits)
-        if not candidates:
-            return None
+        g = _alive(doc, group)
+        if not g:
+            return []
+        live.append(g)
     excluded = set(_group_hits(doc, element.exclude)) if element.exclude else set()
-    for i in sorted(candidates or ()):
-        if i in excluded:
-            continue
-        s = doc.sentences[i]
-        if all(any(not _negated(s.text, off) for off in g[i]) for g in groups):
-            return s
-    return None
+    sentences = doc.sentences
+    direct = set(live[0]).intersection(*live[1:])
+    whole = [i for i in sorted(direct) if sentences[i].kind != "heading" and i not in excluded]
+    helped: list[int] = []
+    if len(live) > 1:
+        covered, index = doc.covered()
+        # Only the element's first group, its subject ("records", "complaints", "sanctions"), may come
+        # from the context: a heading names what a section is about, not the qualifiers of a control.
+        for missing, g in enumerate(live[:1]):
+            via: set[int] = set()
+            for j in g:
+                via.update(covered.get(j, ()))
+            others = [h for k, h in enumerate(live) if k != missing]
+            for i in sorted(via.intersection(*others) - direct):
+                s = sentences[i]
+                if s.kind == "heading" or i in excluded or i in g:
+                    continue
+                ctx = [index[c] for c in s.context if c in index and index[c] in g]
+                if ctx and not any(c in excluded for c in ctx):
+                    helped.append(i)
+    return [sentences[i] for i in whole] + [sentences[i] for i in sorted(set(helped))]
 
 
 # What one document says for each requirement: per requirement id, the sentence evidencing each of its
@@ -224,8 +421,24 @@ Findings = dict[str, Row]
 
 
 def scan_document(doc: Doc, reqs: Iterable[PackRequirement]) -> Findings:
-    """The evidencing sentence of every element of every requirement, in one document."""
-    return {r.id: tuple(find_element(doc, el) for el in r.elements) for r in reqs}
+    """The evidencing sentence of every element of every requirement, in one document.
+
+    Within a requirement each element gets its own sentence where the document has one, so that a
+    reviewer sees one quote per element rather than the same sentence repeated.
+    """
+    return {r.id: _distinct(find_elements(doc, el) for el in r.elements) for r in reqs}
+
+
+def _distinct(candidates: Iterable[list[Sentence]]) -> Row:
+    """One sentence per element: the first not already chosen for an earlier element, else the first."""
+    chosen: list[Sentence | None] = []
+    used: set[int] = set()
+    for found in candidates:
+        pick = next((s for s in found if s.start not in used), found[0] if found else None)
+        if pick is not None:
+            used.add(pick.start)
+        chosen.append(pick)
+    return tuple(chosen)
 
 
 def assess_requirement(req: PackRequirement, findings: Sequence[Findings]) -> Assessment:
@@ -248,6 +461,12 @@ def assess_requirement(req: PackRequirement, findings: Sequence[Findings]) -> As
         found = next((found_by_doc[i][k] for i in ranked if found_by_doc[i][k] is not None), None)
         if found is None:
             missing.append(element.name)
+            continue
+        same = next((j for j, e in enumerate(evidence)
+                     if (e.file, e.line_start, e.line_end) == (found.file, found.line_start, found.line_end)), None)
+        if same is not None:
+            # one sentence stating two elements is quoted once, naming both
+            evidence[same] = evidence[same].model_copy(update={"element": f"{evidence[same].element}; {element.name}"})
         else:
             evidence.append(
                 Evidence(
