@@ -231,8 +231,10 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
                     lead_in = None
             continue
         setext = n < len(lines) and _SETEXT.match(lines[n]) and not is_table and not _BULLET.match(line)
+        kv = _KEY_VALUE.match(line)
+        header_line = bool(kv) and len(stripped) <= 160 and len(kv.group(1).split()) <= 5 and not _HEADING.match(line)
         level = None
-        if not is_table and (_HEADING.match(line) or setext or _is_plain_heading(lines, n - 1, prev_open and not blank_before)):
+        if not is_table and not header_line and (_HEADING.match(line) or setext or _is_plain_heading(lines, n - 1, prev_open and not blank_before)):
             level = _heading_level(line, first=not seen_text and not sentences and not buf)
             if setext and level is None:
                 level = 1 if lines[n].strip().startswith("=") else 2
@@ -261,7 +263,7 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
                 table_head = at
             prev_open = False
             continue
-        if _KEY_VALUE.match(line) and len(stripped) <= 160 and len(_KEY_VALUE.match(line).group(1).split()) <= 5:
+        if header_line:
             flush()
             buf.append((n, _BULLET.sub("", line)))
             flush("header")
