@@ -85,8 +85,8 @@ class Doc:
     words: list[WordIndex] = field(default_factory=list, compare=False, repr=False)
     # (context sentence index -> indices of the sentences under it, start offset -> index), built on first use
     under: list[tuple[dict[int, tuple[int, ...]], dict[int, int]]] = field(default_factory=list, compare=False, repr=False)
-    # pattern group -> sentences where it hits at least once without negation
-    alive: dict[tuple[str, ...], frozenset[int]] = field(default_factory=dict, compare=False, repr=False)
+    # pattern group -> {sentence index: does it hit there at least once without negation}
+    alive: dict[tuple[str, ...], dict[int, bool]] = field(default_factory=dict, compare=False, repr=False)
     # Domains are assessed in parallel threads on the same documents: the lock makes each cache entry
     # computed once instead of once per thread (the GIL would run those copies one after the other).
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
@@ -135,9 +135,24 @@ def _heading_level(line: str, first: bool) -> int | None:
     return _PLAIN
 
 
-def _is_plain_heading(lines: Sequence[str], n: int, prev_open: bool) -> bool:
-    """Is line n (0-based) a heading written as a short line: not inside a wrapped sentence, followed by text?"""
+def _looks_like_heading(text: str) -> bool:
+    """Numbered, ALL CAPS, a question, or Title Case: how a heading reads when nothing else marks it."""
+    words = [w for w in text.split() if any(c.isalpha() for c in w)]
+    if _NUMBERED_HEADING.match(text) or text.endswith("?") or (words and text.upper() == text):
+        return True
+    long_words = [w for w in words if len(w.strip("()&,-")) >= 4]
+    return bool(long_words) and all(w.lstrip("(\"'“")[:1].isupper() for w in long_words)
+
+
+def _is_plain_heading(lines: Sequence[str], n: int, prev_open: bool, blank_before: bool = True) -> bool:
+    """Is line n (0-based) a heading written as a short line: not inside a wrapped sentence, followed by text?
+
+    Without a blank line before it, the line must also read like a heading, so that a sentence that
+    runs on over two lines ("Entry 10 continues" / "Entry 11 is filed.") is not cut in two.
+    """
     if prev_open or _BULLET.match(lines[n]) and not _NUMBERED_HEADING.match(lines[n].strip()):
+        return False
+    if not blank_before and not _looks_like_heading(lines[n].strip()):
         return False
     for k in range(n + 1, min(n + 3, len(lines))):
         nxt = lines[k].strip()
@@ -234,7 +249,7 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
         kv = _KEY_VALUE.match(line)
         header_line = bool(kv) and len(stripped) <= 160 and len(kv.group(1).split()) <= 5 and not _HEADING.match(line)
         level = None
-        if not is_table and not header_line and (_HEADING.match(line) or setext or _is_plain_heading(lines, n - 1, prev_open and not blank_before)):
+        if not is_table and not header_line and (_HEADING.match(line) or setext or _is_plain_heading(lines, n - 1, prev_open and not blank_before, blank_before)):
             level = _heading_level(line, first=not seen_text and not sentences and not buf)
             if setext and level is None:
                 level = 1 if lines[n].strip().startswith("=") else 2
@@ -360,14 +375,15 @@ def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[in
     return merged
 
 
-def _alive(doc: Doc, group: tuple[str, ...]) -> frozenset[int]:
-    """Sentences where the group hits at least once without a negation just before the hit (shared)."""
-    cached = doc.alive.get(group)
-    if cached is None:
-        hits = _group_hits(doc, group)
-        cached = frozenset(i for i, offs in hits.items() if any(not _negated(doc.sentences[i].text, o) for o in offs))
-        doc.alive[group] = cached
-    return cached
+def _alive(doc: Doc, group: tuple[str, ...], i: int) -> bool:
+    """Does the group hit sentence i at least once without a negation just before the hit? (cached per document)"""
+    seen = doc.alive.setdefault(group, {})
+    ok = seen.get(i)
+    if ok is None:
+        text = doc.sentences[i].text
+        ok = any(not _negated(text, o) for o in _group_hits(doc, group).get(i, ()))
+        seen[i] = ok
+    return ok
 
 
 def find_element(doc: Doc, element: CoverageElement) -> Sentence | None:
@@ -384,33 +400,38 @@ def find_elements(doc: Doc, element: CoverageElement) -> list[Sentence]:
     headings, the lead-in of its list, its table's header row). A
     heading is never evidence itself. Exclusions apply to the sentence and to any context used.
     """
-    live: list[frozenset[int]] = []
+    raw: list[dict[int, list[int]]] = []
     for group in element.all_of:
-        g = _alive(doc, group)
-        if not g:
+        hits = _group_hits(doc, group)
+        if not hits:
             return []
-        live.append(g)
+        raw.append(hits)
+    groups = element.all_of
     excluded = set(_group_hits(doc, element.exclude)) if element.exclude else set()
     sentences = doc.sentences
-    direct = set(live[0]).intersection(*live[1:])
-    whole = [i for i in sorted(direct) if sentences[i].kind != "heading" and i not in excluded]
+
+    def alive(k: int, i: int) -> bool:
+        return i in raw[k] and _alive(doc, groups[k], i)
+
+    # negation is checked only where the other groups hit too, so long documents stay fast
+    direct = set(raw[0]).intersection(*raw[1:])
+    whole = [i for i in sorted(direct)
+             if sentences[i].kind != "heading" and i not in excluded and all(alive(k, i) for k in range(len(raw)))]
     helped: list[int] = []
-    if len(live) > 1:
-        covered, index = doc.covered()
+    if len(raw) > 1:
         # Only the element's first group, its subject ("records", "complaints", "sanctions"), may come
         # from the context: a heading names what a section is about, not the qualifiers of a control.
-        for missing, g in enumerate(live[:1]):
-            via: set[int] = set()
-            for j in g:
-                via.update(covered.get(j, ()))
-            others = [h for k, h in enumerate(live) if k != missing]
-            for i in sorted(via.intersection(*others) - direct):
-                s = sentences[i]
-                if s.kind == "heading" or i in excluded or i in g:
-                    continue
-                ctx = [index[c] for c in s.context if c in index and index[c] in g]
-                if ctx and not any(c in excluded for c in ctx):
-                    helped.append(i)
+        covered, index = doc.covered()
+        subject = [j for j in raw[0] if j in covered and alive(0, j) and j not in excluded]
+        via: set[int] = set()
+        for j in subject:
+            via.update(covered[j])
+        for i in sorted(via.intersection(*raw[1:]) - set(whole)):
+            s = sentences[i]
+            if s.kind == "heading" or i in excluded or alive(0, i):
+                continue
+            if all(alive(k, i) for k in range(1, len(raw))) and any(index.get(c) in subject for c in s.context):
+                helped.append(i)
     return [sentences[i] for i in whole] + [sentences[i] for i in sorted(set(helped))]
 
 

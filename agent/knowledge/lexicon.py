@@ -18,7 +18,8 @@ MACROS: dict[str, str] = {
         r"financial (?:services|conduct|supervisory|market) authority|regulators?\b|supervisors?\b|"
         r"supervisory authorit|competent authorit|regulatory authorit|financial regulator|"
         r"aifc authority|ministry of digital|central bank|\bfiu\b|financial intelligence unit|"
-        r"financial monitoring agency|\bafm\b|\bfma\b)"
+        r"financial monitoring agency|\bafm\b|\bfma\b|(?:relevant|appropriate|competent) (?:law enforcement |regulatory )?authorit(?:y|ies)|"
+        r"law enforcement authorit(?:y|ies))"
     ),
     "fiu": (
         r"(?:financial monitoring agency|agency for financial monitoring|\bafm\b|\bfma\b|\bfiu\b|"
@@ -73,9 +74,12 @@ MACROS: dict[str, str] = {
     "complaint": r"(?:complaints?|grievances?|disputes?|ombudsman|redress)",
     "record": r"(?:records?\b|record[- ]keeping|retain\w*|retention|archiv\w*|kept for|stored for)",
     "years": r"(?:\d+|five|six|seven|ten) (?:\(\d+\) )?years?",
-    "governance": r"(?:board of directors|board\b|senior management|directors?\b|governing body|management body)",
+    "governance": r"(?:board of directors|board\b|senior management|directors?\b|governing body|management body|supervisory board|management board)",
     "fit_proper": r"(?:fit and proper|fitness and propriety|integrity|competence|competency|competencies|background checks?|good repute|reputation)",
-    "compliance_officer": r"(?:compliance officer|\bmlro\b|money laundering reporting officer|head of compliance|chief compliance officer|\bcco\b)",
+    "compliance_officer": (
+        r"(?:compliance officer|\bmlro\b|money laundering reporting officer|head of compliance|chief compliance officer|\bcco\b|"
+        r"nominated officer|(?:aml|bsa|money laundering) (?:compliance )?officer)"
+    ),
     "capital": r"(?:capital\b|own funds|financial resources|net assets|regulatory capital|capital adequacy)",
     "redeem": r"(?:redeem\w*|redemption\w*|buy[- ]?back|convert\w* (?:back )?(?:in)?to fiat|repay\w*)",
     "market_abuse": r"(?:market abuse|market manipulation|manipulat\w*|insider (?:dealing|trading|information)|wash trad\w*|front[- ]running|spoofing)",
