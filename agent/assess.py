@@ -33,7 +33,6 @@ _ABBREVIATION = re.compile(
 )
 _BULLET = re.compile(r"^\s*(?:[-*+•▪●◦–]|\d+[.)]|[a-z][.)]|\|)\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
-_ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
 # "1. Introduction", "3.2 Record keeping", "A. GENERAL PRINCIPLES", "IV. Governance", "Section 4 – Scope"
 _NUMBERED_HEADING = re.compile(
@@ -114,9 +113,9 @@ class Doc:
 
 def _heading_level(line: str, first: bool) -> int | None:
     """Level of a heading line, or None when the line is text. The document's first line may be its title."""
-    m = _ATX.match(line)
-    if m:
-        return _TITLE if first else len(m.group(1))
+    if _HEADING.match(line):
+        # counted, not matched with a regex: a heading with a long run of spaces would make one backtrack
+        return _TITLE if first else len(line) - len(line.lstrip().lstrip("#")) - (len(line) - len(line.lstrip()))
     text = line.strip()
     if not text or line[:1].isspace() and not first or len(text) > 90 or text[-1] in ".,;:!" or text[0] in "-*+•|>":
         return None
