@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
@@ -11,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from agent import assess as coverage
+from agent import conflicts
 from agent import drafting, embedded, live, prompts, gaps as gapmod, report as reporting
 from agent.knowledge import load
 from agent.knowledge.schema import PackRequirement
@@ -250,9 +252,14 @@ def _read(policies_dir: str) -> tuple[Any, str, list[coverage.Doc]]:
 
     folder = read_policies(policies_dir)
     digest = _digest(folder)
-    docs = [coverage.prepare(d.path, d.lines) for d in folder.documents]
+    docs = [_with_headings(coverage.prepare(d.path, d.lines), d) for d in folder.documents]
     _PREPARED[(policies_dir, digest)] = docs
     return folder, digest, docs
+
+
+def _with_headings(doc: coverage.Doc, source: Any) -> coverage.Doc:
+    """The prepared document, knowing its sections' headings (to name where a conflict sits)."""
+    return dataclasses.replace(doc, headings=tuple((s.line_start, s.heading) for s in source.sections if s.heading))
 
 
 def prepared_docs(policies_dir: str | None, digest: str) -> tuple[list[coverage.Doc], list[str]]:
@@ -315,10 +322,11 @@ def assess_node(task: AssessTask, ctx: RunContext) -> Update:
         else:
             # A model verdict replaces the rules' one when it brings evidence found in the policy text, or
             # when the rules found none; it never erases quoted evidence the rules did find.
+            # Nor does it erase a statement the rules found contradicting the rule's figures.
             for rid, a in judged.items():
                 rule = results.get(rid)
                 if rule is None or a.evidence or (a.status == "not_met" and not rule.evidence):
-                    results[rid] = a
+                    results[rid] = conflicts.merge(a, rule.conflicts) if rule is not None else a
             update.update(_engine="live", _tokens=(usage.tokens_in, usage.tokens_out))
     for r in web_reqs:
         results.setdefault(r.id, Assessment(
