@@ -357,7 +357,8 @@ def passages_for(requirements, docs, limit: int = 24) -> list[tuple[str, int, in
 def gaps_node(state: PipelineState, ctx: RunContext) -> Update:
     domain_of = {r.id: r.domain for r in state["requirements"]}
     status = coverage.compliance_status(domain_of, state.get("assessments", []))
-    found = gapmod.build_gaps(state["requirements"], state.get("assessments", []), status)
+    titles = {s.id: s.title for s in state.get("sources", [])}
+    found = gapmod.build_gaps(state["requirements"], state.get("assessments", []), status, titles)
     return {
         "compliance_status": status, "gaps": found, "drafts": None,
         "_detail": f"{len(found)} gaps: " + ", ".join(f"{g.id} {g.priority}" for g in found),
