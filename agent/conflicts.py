@@ -15,8 +15,10 @@ wherever ``assess.scan_document`` runs.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from agent.assess import Doc, _clip, _group_hits, _negated
 from agent.knowledge.schema import CoverageElement, PackRequirement, Quantity
@@ -94,6 +96,11 @@ def contradiction(q: Quantity, text: str, near: Sequence[int]) -> Mention | None
     if any(_DEFERS.search(text[spans[i][0] : spans[i][1]]) for i in subject_clauses):
         return None
     return next((m for m, v in verdicts if v == "short"), None)
+
+
+def with_headings(doc: Doc, sections: Iterable[Any]) -> Doc:
+    """The prepared document knowing its sections' headings (``tools.policies.Section``), to name where a conflict is."""
+    return dataclasses.replace(doc, headings=tuple((s.line_start, s.heading) for s in sections if s.heading))
 
 
 def section_of(doc: Doc, line: int) -> str | None:

@@ -47,6 +47,7 @@ class Mention(Frozen):
     currency: str | None = None
     per: str | None = None  # amount per day/week/month/quarter/year
     place: str | None = None  # ISO alpha-2 (or EU); "!KZ" for "outside Kazakhstan"
+    aggregate: bool = False  # an amount stated as a total ("an aggregate limit of"), not per period
     qualifier: Qualifier | None = None
 
 
@@ -77,11 +78,17 @@ def parse_number(text: str) -> float | None:
     digits = re.sub(r"[,\s\u00a0\u202f]", "", t)
     if re.fullmatch(r"\d+(?:\.\d+)?", digits):
         return float(digits)
-    words = [w for w in re.split(r"[\s-]+", t) if w and w != "and"]
-    if not words or any(w not in _SMALL and w not in _SCALE for w in words):
+    words = [w for w in re.split(r"[\s-]+", t) if w]
+    if not words or any(w not in _SMALL and w not in _SCALE and w != "and" for w in words):
         return None
-    total, current = 0.0, 0.0
+    total, current, prev = 0.0, 0.0, ""
     for w in words:
+        # "twenty four", "one hundred and six" are numbers; "five seven", "five and seven" are not
+        if w == "and" and prev not in _SCALE or w in _SMALL and prev in _SMALL and not (20 <= _SMALL[prev] and _SMALL[w] < 10):
+            return None
+        prev = w
+        if w == "and":
+            continue
         if w in _SMALL:
             current += _SMALL[w]
         elif w == "hundred":
@@ -276,6 +283,10 @@ _PER_AFTER = re.compile(
 _PER_BEFORE = re.compile(r"\b(?P<adj>daily|weekly|monthly|quarterly|annual|yearly)\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
 
 
+_TOTAL_BEFORE = re.compile(r"\b(?:total|totalling|aggregate|overall|lifetime|cumulative|combined)\b", re.IGNORECASE)
+_TOTAL_AFTER = re.compile(r"^\s*(?:in total|in aggregate|in all|overall|cumulatively|altogether)\b", re.IGNORECASE)
+
+
 def amounts(text: str) -> list[Mention]:
     """Sums of money with their currency, and the period they apply to if one is stated."""
     out: list[Mention] = []
@@ -296,7 +307,8 @@ def amounts(text: str) -> list[Mention]:
             if before:
                 per = _PERIOD_WORD[before.group("adj").lower()]
         end = m.end() + (after.end() if after else 0)
-        out.append(_mention("amount", text, m.start(), end, lo=n, hi=n, currency=cur, per=per))
+        total = bool(_TOTAL_BEFORE.search(text[max(0, m.start() - 60) : m.start()]) or _TOTAL_AFTER.match(text[end : end + 30]))
+        out.append(_mention("amount", text, m.start(), end, lo=n, hi=n, currency=cur, per=per, aggregate=total))
     return out
 
 
@@ -403,7 +415,9 @@ _PREP_PLACE = re.compile(
 _RESIDENT_OF = re.compile(r"\bresidents?\s+of\s+(?P<place>[\w'’.-]+(?:\s+[\w'’.-]+){0,5})", re.IGNORECASE)
 _PLACE_BASED = re.compile(r"\b(?P<place>[A-Z][\w'’.]*(?:[ -][A-Z][\w'’.]*){0,2})[- ](?:based|resident)\b")
 _NEGATED_VERB = re.compile(r"\b(?:not|never|no longer|nor)\s+(?:\w+\s+)?$", re.IGNORECASE)
-_LEAD = re.compile(r"^(?:(?:the|our|its|their|a|an|one of our|territory of|soil of)\s+)+", re.IGNORECASE)
+_LEAD = re.compile(
+    r"^(?:(?:the|our|its|their|a|an|one of our|territory of|soil of|(?:group|company|firm|bank)['’]s)\s+)+", re.IGNORECASE
+)
 
 
 @lru_cache(maxsize=1)
@@ -568,6 +582,8 @@ def _compare_amount(q: Quantity, m: Mention) -> Verdict:
         if m.per is not None:
             return "unknown"  # "USD 5,000 per month" says nothing about a one-off threshold or an aggregate cap
         return "short" if m.lo > q.value else "meets"
+    if m.per is None and m.aggregate:
+        return "unknown"  # a total over time ("an aggregate cap of USD 100,000") is another limit than a monthly one
     if m.per is None or _PERIOD_SPAN[m.per][0] >= _PERIOD_SPAN[q.per][0]:
         allowed = m.lo  # a cap over the rule's period or longer lets all of it through within one rule period
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import re
@@ -252,14 +251,9 @@ def _read(policies_dir: str) -> tuple[Any, str, list[coverage.Doc]]:
 
     folder = read_policies(policies_dir)
     digest = _digest(folder)
-    docs = [_with_headings(coverage.prepare(d.path, d.lines), d) for d in folder.documents]
+    docs = [conflicts.with_headings(coverage.prepare(d.path, d.lines), d.sections) for d in folder.documents]
     _PREPARED[(policies_dir, digest)] = docs
     return folder, digest, docs
-
-
-def _with_headings(doc: coverage.Doc, source: Any) -> coverage.Doc:
-    """The prepared document, knowing its sections' headings (to name where a conflict sits)."""
-    return dataclasses.replace(doc, headings=tuple((s.line_start, s.heading) for s in source.sections if s.heading))
 
 
 def prepared_docs(policies_dir: str | None, digest: str) -> tuple[list[coverage.Doc], list[str]]:
