@@ -84,7 +84,7 @@ def _gap(
         requirement="; ".join(r.title for r in open_reqs),
         current_status=current,
         gap=" ".join(filter(None, (
-            "Not evidenced in the policy folder: " + "; ".join(missing) + "." if missing else "",
+            "Not evidenced in the policy folder: " + "; ".join(missing) + "." if missing or not conflicts else "",
             "Contradicts the rule: " + "; ".join(describe(c, titles) for c in conflicts) + "." if conflicts else "",
         ))),
         impact=profile.impact,
