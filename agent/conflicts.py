@@ -43,7 +43,8 @@ _CLAUSE = re.compile(
 _DEFERS = re.compile(
     r"\bwhichever is (?:the )?(?:longer|later|greater|higher|stricter|earlier|shorter|sooner)\b|"
     r"\bor (?:such |any )?(?:a )?longer period\b|\b(?:or )?(?:longer|sooner|earlier|more often|more frequently) "
-    r"(?:if|where|when|as) (?:\w+ )?(?:required|necessary|applicable)\b|\bunless (?:a )?(?:longer|shorter) period\b",
+    r"(?:if|where|when|as) (?:\w+ )?(?:required|necessary|applicable)\b|\bunless (?:a )?(?:longer|shorter) period\b|"
+    r"\bunless\b[^;]{0,80}\b(?:longer|sooner|earlier|more often)\b",
     re.IGNORECASE,
 )
 # Between a subject and "based in ...": another holder the place belongs to ("our group team based in London").

@@ -168,6 +168,45 @@ def test_look_alike_numbers_are_not_conflicts(isolated: Path, rid: str, sentence
     assert conflicts_in(policy(isolated, "Section", sentence), rid) == []
 
 
+# Realistic policy sentences full of figures that do not contradict any rule of the pack.
+NOT_CONTRADICTIONS = [
+    "The MLRO reviews alerts within 24 hours and files STRs with the AFM within one business day.",
+    "High-risk customer files are refreshed every 12 months; standard-risk files every three years.",
+    "We retain the minutes of the Board for ten years.",
+    "The Company was incorporated in the AIFC in 2023 and has 14 employees based in Astana and Almaty.",
+    "Customer personal data is stored in our Almaty data centre, with encrypted backups in Frankfurt.",
+    "Transfers above USD 10,000 require the approval of the MLRO.",
+    "The travel rule applies to all transfers; for transfers above USD 3,000 we also verify the beneficiary's name with the counterparty.",
+    "Resident retail clients who pass the knowledge test may deposit more than USD 1,000 per month.",
+    "We notify the AFSA immediately of any significant cyber incident and provide a full written report within 14 days.",
+    "The CISO sends a post-incident report to the AFSA within 30 days of closing the incident.",
+    "Suspicious trading is escalated to Compliance within 2 hours and reported to the AFSA immediately.",
+    "The information security policy is reviewed annually; the penetration test is repeated every two years.",
+    "Our charter capital of KZT 150 million was fully paid in 2024.",
+    "Prudential returns are submitted to the AFSA quarterly, within 20 business days of quarter end.",
+    "Members are notified of rule changes at least 14 days before they take effect.",
+    "The reserve composition is published on our website every month, and the independent attestation annually.",
+    "Customer records are retained for the duration of the relationship and for six years thereafter.",
+    "Identity documents must be valid for at least six months, and proof of address must be dated within the last 3 months.",
+    "The MLRO, who joined from our Dubai office in 2022, is resident in Kazakhstan.",
+    "The MLRO reports to the Board, which meets in London twice a year.",
+    "Customer data may be accessed by support staff located in Tashkent.",
+    "Data about customers is deleted five years after the relationship ends unless the AML rules require longer retention.",
+    "The cyber security policy was approved by the Board on 12 March 2024 and will next be reviewed in March 2025.",
+]
+
+
+@pytest.mark.parametrize("sentence", NOT_CONTRADICTIONS)
+def test_figures_that_contradict_no_rule(sentence: str) -> None:
+    found = scan_conflicts(prepare("p.md", [sentence]), pack_requirements().values())
+    assert found == {}, sentence
+
+
+def test_customer_data_deleted_before_six_years_contradicts_aml_record_keeping() -> None:
+    doc = prepare("p.md", ["Customer data is retained for five years after account closure, after which it is anonymised."])
+    assert [c.policy_says for c in scan_conflicts(doc, [pack_requirements()["KZ-AIFC-AML-008"]])["KZ-AIFC-AML-008"]] == ["five years"]
+
+
 # --- what a conflict does to the assessment -------------------------------------------------------
 
 
