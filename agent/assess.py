@@ -89,6 +89,8 @@ class Doc:
     # Domains are assessed in parallel threads on the same documents: the lock makes each cache entry
     # computed once instead of once per thread (the GIL would run those copies one after the other).
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    # (first line, heading) of each section of the source document, so a finding can name its section
+    headings: tuple[tuple[int, str], ...] = field(default=(), compare=False, repr=False)
 
     def word_index(self) -> WordIndex:
         if not self.words:
@@ -510,9 +512,13 @@ def assess_requirement(req: PackRequirement, findings: Sequence[Findings]) -> As
 
 
 def assess_all(reqs: Iterable[PackRequirement], docs: Sequence[Doc]) -> list[Assessment]:
+    """Coverage of every requirement, with the statements that contradict a rule's figures (agent.conflicts)."""
+    from agent.conflicts import merge_all, scan_conflicts  # it builds on this module
+
     reqs = list(reqs)
     findings = [scan_document(d, reqs) for d in docs]
-    return [assess_requirement(r, findings) for r in reqs]
+    contradictions = [scan_conflicts(d, reqs) for d in docs]
+    return merge_all([assess_requirement(r, findings) for r in reqs], contradictions)
 
 
 def rollup(statuses: Iterable[Status]) -> Status:

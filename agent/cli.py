@@ -198,6 +198,13 @@ def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazi
     console.print(table)
     for g in report.gaps:
         console.print(f"  {g.id} [{'red' if g.priority == 'critical' else 'yellow'}]{g.priority:<8}[/] {g.category}: {safe(g.requirement)}")
+    conflicts = [c for a in report.assessments for c in a.conflicts]
+    if conflicts:
+        from agent.conflicts import where
+
+        console.print(f"\n[yellow]{len(conflicts)} policy statement(s) contradict the rules:[/]")
+        for c in conflicts:
+            console.print(f"  {safe(where(c))}: says {safe(c.policy_says)}; the rule requires {safe(c.rule_requires)}")
     written = sum(1 for d in report.drafts if d.action == "written")
     unchanged = sum(1 for d in report.drafts if d.action == "unchanged")
     kept = [d for d in report.drafts if d.action == "kept_human_edit"]

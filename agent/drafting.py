@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from agent.conflicts import where as conflict_at
 from agent.domains import PROFILES
 from agent.models import Assessment, Gap, PolicyDraft, Requirement, Scope, Source
 
@@ -154,6 +155,9 @@ def draft_for_gap(
             w(statement(r.obligation))
         cites = ", ".join(sorted({c.source_id + (f" {c.locator}" if c.locator else "") for c in r.citations}))
         w(f"*Basis: {cites}.*")
+        for c in a.conflicts if a is not None else ():
+            w(f"*Replaces a contradicting statement: {conflict_at(c)} says {c.policy_says}; the rule requires "
+              f"{c.rule_requires}. Amend that section to match this one.*")
         if a is not None and r.id not in open_ids and a.evidence:
             ev = a.evidence[0]
             w(f"*Already addressed in {ev.file} (lines {ev.line_start}-{ev.line_end}); keep both documents consistent.*")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from agent.conflicts import describe, where
 from agent.domains import PROFILES
-from agent.models import DOMAINS, Assessment, Gap, Priority, Requirement, Status
+from agent.models import DOMAINS, Assessment, Conflict, Gap, Priority, Requirement, Status
 
 _RANK: dict[Priority, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
@@ -23,7 +24,9 @@ def build_gaps(
     requirements: Sequence[Requirement],
     assessments: Sequence[Assessment],
     status: dict[str, Status],
+    source_titles: Mapping[str, str] | None = None,
 ) -> list[Gap]:
+    """``source_titles`` (source id → title) lets a conflict name the rule's source by title."""
     by_req = {a.requirement_id: a for a in assessments}
     gaps: list[Gap] = []
     for domain, dstatus in status.items():
@@ -32,7 +35,8 @@ def build_gaps(
         open_reqs = [r for r in requirements if r.domain == domain and by_req[r.id].status != "met"]
         if not open_reqs:
             continue
-        gaps.append(_gap(domain, dstatus, open_reqs, [by_req[r.id] for r in open_reqs], requirements, by_req))
+        gaps.append(_gap(domain, dstatus, open_reqs, [by_req[r.id] for r in open_reqs], requirements, by_req,
+                         source_titles or {}))
     return sorted(gaps, key=lambda g: (_RANK[g.priority], g.id))
 
 
@@ -43,6 +47,7 @@ def _gap(
     open_as: list[Assessment],
     all_reqs: Sequence[Requirement],
     by_req: dict[str, Assessment],
+    titles: Mapping[str, str],
 ) -> Gap:
     profile = PROFILES[domain]
     priority = min((r.priority for r in open_reqs), key=_RANK.__getitem__)
@@ -53,8 +58,9 @@ def _gap(
         # International standards are not local law: never the top priority.
         priority = _cap(priority, "high")
 
+    conflicts = [c for a in open_as for c in a.conflicts]
     files = sorted(
-        {e.file for r in all_reqs if r.domain == domain for e in by_req[r.id].evidence}
+        {e.file for r in all_reqs if r.domain == domain for e in by_req[r.id].evidence} | {c.file for c in conflicts}
     )
     missing = [f"{r.title}: {m}" for r, a in zip(open_reqs, open_as) for m in a.missing]
     partly = [
@@ -77,10 +83,14 @@ def _gap(
         domain=domain,  # type: ignore[arg-type]
         requirement="; ".join(r.title for r in open_reqs),
         current_status=current,
-        gap="Not evidenced in the policy folder: " + "; ".join(missing) + ".",
+        gap=" ".join(filter(None, (
+            "Not evidenced in the policy folder: " + "; ".join(missing) + "." if missing or not conflicts else "",
+            "Contradicts the rule: " + "; ".join(describe(c, titles) for c in conflicts) + "." if conflicts else "",
+        ))),
         impact=profile.impact,
         recommendation=(
-            f"Adopt, after review, the draft '{profile.policy_title}' ({profile.category}_{gap_id(domain)}.md), "
+            _amendments(conflicts)
+            + f"Adopt, after review, the draft '{profile.policy_title}' ({profile.category}_{gap_id(domain)}.md), "
             f"which addresses {', '.join(r.id for r in open_reqs)}"
             + (f", and align it with {', '.join(files)}." if files else ".")
         ),
@@ -88,3 +98,11 @@ def _gap(
         citations=tuple(c for r in open_reqs for c in r.citations),
         existing_files=tuple(files),
     )
+
+
+def _amendments(conflicts: Sequence[Conflict]) -> str:
+    """What to change in the existing policies, one clause per contradicting statement."""
+    if not conflicts:
+        return ""
+    changes = "; ".join(f"{where(c)} from '{c.policy_says}' to {c.rule_requires}" for c in conflicts)
+    return f"Change {changes}. "

@@ -165,12 +165,29 @@ class Evidence(Frozen):
     element: str | None = None
 
 
+class Conflict(Frozen):
+    """A policy sentence about an element's subject that states a figure falling short of the rule's."""
+
+    element: str
+    kind: Literal["duration", "deadline", "amount", "threshold", "frequency", "location"]
+    policy_says: str = Field(description="The policy's figure in its own words, e.g. 'at least five years'")
+    rule_requires: str = Field(description="The rule's figure, e.g. 'at least six years'")
+    file: str
+    line_start: int
+    line_end: int
+    section: str | None = Field(default=None, description="Heading of the policy section holding the sentence")
+    quote: str = Field(description="The policy sentence")
+    source_id: str
+    locator: str | None = None
+
+
 class Assessment(Frozen):
     requirement_id: str
     status: Status
     evidence: tuple[Evidence, ...] = ()
     missing: tuple[str, ...] = Field(default=(), description="Elements not evidenced")
     rationale: str
+    conflicts: tuple[Conflict, ...] = Field(default=(), description="Policy statements that contradict the rule's figures; a requirement with one is never met")
 
 
 class Gap(Frozen):

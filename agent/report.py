@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agent.conflicts import describe, where
 from agent.domains import PROFILES
 from agent.models import (
     Citation,
@@ -23,7 +24,11 @@ COVERAGE_NOTE = (
     "policy contains every required concept together (e.g. a licence *and* a regulator or virtual-asset context), "
     "no excluded context (e.g. 'software licence', 'line manager'), and no negation just before the match "
     "('not', 'without', 'never'). All elements evidenced: met; some: partial; none: not_met; no readable "
-    "policy: insufficient_evidence. A domain's status rolls up from its requirements."
+    "policy: insufficient_evidence. Where the rule states a figure (a retention period, a deadline, an amount, a "
+    "frequency, a place), a policy sentence about the same subject that states a figure falling short of it "
+    "(five years where six are required, 72 hours where the rule says immediately, an MLRO based abroad) is "
+    "reported as a conflict, and the requirement is then partial at best. A domain's status rolls up from its "
+    "requirements."
 )
 
 
@@ -175,6 +180,12 @@ def _gap_section(r: RunReport, number: Mapping[str, int]) -> list[str]:
             f"{sum(1 for a in r.assessments if a.status == 'insufficient_evidence')} with insufficient evidence. "
             f"{len(r.gaps)} gap(s) found, {len(crit)} critical."
         )
+        conflicts = [c for a in r.assessments for c in a.conflicts]
+        if conflicts:
+            out.append(
+                f"{len(conflicts)} policy statement(s) contradict a figure the rules require "
+                f"({'; '.join(sorted({c.file for c in conflicts}))}); each is named below with what to change."
+            )
     out.append("")
     for prio in ("critical", "high", "medium", "low"):
         group = [g for g in r.gaps if g.priority == prio]
@@ -187,21 +198,38 @@ def _gap_section(r: RunReport, number: Mapping[str, int]) -> list[str]:
                 f"**Requirement:** {g.requirement}", "",
                 f"**Current Status:** {g.current_status}", "",
                 f"**Gap:** {g.gap}", "",
+                *_conflict_lines(g.requirement_ids, by_req, number),
                 f"**Impact:** {g.impact}", "",
                 f"**Recommendation:** {g.recommendation}", "",
                 f"**Requirement ids:** {', '.join(g.requirement_ids)} · **Sources:**{_refs(g.citations, number)}", "",
             ]
     out += ["## Compliance Status", ""]
     out += [f"{_ICON[s]} **{d}**: {s}" + "  " for d, s in r.compliance_status.items()]
-    out += ["", "## Requirement Assessments", "", "| Requirement | Domain | Priority | Status | Evidence | Missing |", "| --- | --- | --- | --- | --- | --- |"]
+    titles = {s.id: s.title for s in r.sources}
+    out += ["", "## Requirement Assessments", "",
+            "| Requirement | Domain | Priority | Status | Evidence | Missing | Conflicts with the rule |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
     for q in r.requirements:
         a = by_req.get(q.id)
         if a is None:
             continue
         ev = "<br>".join(f"{e.file} L{e.line_start}-{e.line_end}: “{e.quote}”" for e in a.evidence) or "—"
-        out.append(f"| {q.id} {q.title}{' *(baseline)*' if q.baseline else ''} | {q.domain} | {q.priority} | {_ICON[a.status]} {a.status} | {ev} | {'; '.join(a.missing) or '—'} |")
+        clash = "<br>".join(f"{describe(c, titles)}{_refs([Citation(source_id=c.source_id)], number)}" for c in a.conflicts) or "—"
+        out.append(f"| {q.id} {q.title}{' *(baseline)*' if q.baseline else ''} | {q.domain} | {q.priority} | {_ICON[a.status]} {a.status} | {ev} | {'; '.join(a.missing) or '—'} | {clash} |")
     out.append("")
     return out
+
+
+def _conflict_lines(req_ids: Sequence[str], by_req: Mapping[str, Any], number: Mapping[str, int]) -> list[str]:
+    """The gap's contradicting statements, each with the quoted sentence and the rule's source number."""
+    conflicts = [c for rid in req_ids if rid in by_req for c in by_req[rid].conflicts]
+    if not conflicts:
+        return []
+    out = ["**Conflicts with the rule:**", ""]
+    for c in conflicts:
+        out.append(f"- {where(c)}: “{c.quote}” says **{c.policy_says}**; the rule requires **{c.rule_requires}**"
+                   f" ({c.locator or c.source_id}){_refs([Citation(source_id=c.source_id)], number)}")
+    return [*out, ""]
 
 
 def _policy_update_section(r: RunReport) -> list[str]:

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from agent import assess as coverage
+from agent import conflicts
 from agent import drafting, embedded, live, prompts, gaps as gapmod, report as reporting
 from agent.knowledge import load
 from agent.knowledge.schema import PackRequirement
@@ -250,7 +251,7 @@ def _read(policies_dir: str) -> tuple[Any, str, list[coverage.Doc]]:
 
     folder = read_policies(policies_dir)
     digest = _digest(folder)
-    docs = [coverage.prepare(d.path, d.lines) for d in folder.documents]
+    docs = [conflicts.with_headings(coverage.prepare(d.path, d.lines), d.sections) for d in folder.documents]
     _PREPARED[(policies_dir, digest)] = docs
     return folder, digest, docs
 
@@ -315,10 +316,11 @@ def assess_node(task: AssessTask, ctx: RunContext) -> Update:
         else:
             # A model verdict replaces the rules' one when it brings evidence found in the policy text, or
             # when the rules found none; it never erases quoted evidence the rules did find.
+            # Nor does it erase a statement the rules found contradicting the rule's figures.
             for rid, a in judged.items():
                 rule = results.get(rid)
                 if rule is None or a.evidence or (a.status == "not_met" and not rule.evidence):
-                    results[rid] = a
+                    results[rid] = conflicts.merge(a, rule.conflicts) if rule is not None else a
             update.update(_engine="live", _tokens=(usage.tokens_in, usage.tokens_out))
     for r in web_reqs:
         results.setdefault(r.id, Assessment(
@@ -349,7 +351,8 @@ def passages_for(requirements, docs, limit: int = 24) -> list[tuple[str, int, in
 def gaps_node(state: PipelineState, ctx: RunContext) -> Update:
     domain_of = {r.id: r.domain for r in state["requirements"]}
     status = coverage.compliance_status(domain_of, state.get("assessments", []))
-    found = gapmod.build_gaps(state["requirements"], state.get("assessments", []), status)
+    titles = {s.id: s.title for s in state.get("sources", [])}
+    found = gapmod.build_gaps(state["requirements"], state.get("assessments", []), status, titles)
     return {
         "compliance_status": status, "gaps": found, "drafts": None,
         "_detail": f"{len(found)} gaps: " + ", ".join(f"{g.id} {g.priority}" for g in found),

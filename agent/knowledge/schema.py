@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import datetime as dt
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -51,12 +51,78 @@ class PackFact(Frozen):
     as_of: dt.date
 
 
+QuantityKind = Literal["duration", "deadline", "amount", "threshold", "frequency", "location"]
+TimeUnit = Literal["years", "months", "weeks", "days", "business_days", "hours", "immediately"]
+Period = Literal["day", "week", "month", "quarter", "year"]
+
+
+class Quantity(Frozen):
+    """A figure the rule states for an element: "at least six years", "immediately", "USD 1,000", "in Kazakhstan".
+
+    ``subject`` names the element's ``all_of`` groups that say what the figure is about (records kept; the
+    MLRO), so a sentence about that subject stating another figure is found even though it does not
+    evidence the element. ``near`` (default: ``subject``) are the groups a figure must share a clause with.
+    ``extra`` are further groups such a sentence must hit, ``exclude`` patterns that rule it out. The figure
+    must be stated by ``quote``, which must be part of one of the requirement's cited quotes.
+    """
+
+    kind: QuantityKind
+    comparator: Literal["at_least", "at_most", "in"] = Field(
+        description="at_least: the policy's figure may not be lower (retention, capital, how often); "
+        "at_most: may not be higher (deadline, limit, threshold); in: the place named"
+    )
+    value: float | None = Field(default=None, description="The number, in `unit` (0 with unit 'immediately')")
+    unit: str | None = Field(
+        default=None,
+        description="duration/deadline: years, months, weeks, days, business_days, hours, immediately; "
+        "amount/threshold: ISO 4217 code; frequency: day, week, month, quarter or year (value = every N of them)",
+    )
+    per: Period | None = Field(default=None, description="amount per period (a monthly limit)")
+    place: str | None = Field(default=None, description="location: ISO 3166-1 alpha-2 code")
+    qualifier: Literal["advance"] | None = Field(
+        default=None, description="advance: only figures stated as notice given before something count"
+    )
+    subject: tuple[int, ...] = Field(min_length=1)
+    near: tuple[int, ...] = ()
+    extra: tuple[tuple[str, ...], ...] = ()
+    exclude: tuple[str, ...] = ()
+    source_id: str
+    quote: str = Field(description="Verbatim words of the cited rule that state the figure")
+    locator: str | None = None
+    note: str | None = Field(default=None, description="Said after the figure when a conflict is reported")
+
+    @model_validator(mode="after")
+    def _typed(self) -> "Quantity":
+        time_units, periods = get_args(TimeUnit), get_args(Period)
+        kind, unit = self.kind, self.unit
+        if kind == "location":
+            if self.comparator != "in" or not (self.place and re.fullmatch(r"[A-Z]{2}", self.place)):
+                raise ValueError("a location needs comparator 'in' and an ISO alpha-2 place")
+            return self
+        if self.comparator == "in" or self.value is None or self.value < 0:
+            raise ValueError(f"a {kind} needs comparator at_least/at_most and a value >= 0")
+        if kind in ("duration", "deadline") and unit not in time_units:
+            raise ValueError(f"a {kind} unit is one of {time_units}")
+        if kind == "deadline" and self.comparator != "at_most":
+            raise ValueError("a deadline is at_most")
+        if (unit == "immediately") != (kind == "deadline" and self.value == 0):
+            raise ValueError("'immediately' is a deadline of value 0")
+        if kind in ("amount", "threshold") and not (unit and re.fullmatch(r"[A-Z]{3}", unit)):
+            raise ValueError(f"a {kind} unit is an ISO 4217 currency code")
+        if kind == "frequency" and (unit not in periods or self.comparator != "at_least"):
+            raise ValueError(f"a frequency is at_least, every `value` {periods}")
+        if self.per is not None and kind not in ("amount", "threshold"):
+            raise ValueError("only amounts have a period")
+        return self
+
+
 class CoverageElement(Frozen):
     """One thing a policy must say. Matched per sentence: every group must hit."""
 
     name: str
     all_of: tuple[tuple[str, ...], ...] = Field(min_length=1)
     exclude: tuple[str, ...] = ()
+    quantity: Quantity | None = None
 
     @field_validator("all_of")
     @classmethod
@@ -64,6 +130,13 @@ class CoverageElement(Frozen):
         if any(not g for g in v):
             raise ValueError("every all_of group needs at least one pattern")
         return v
+
+    @model_validator(mode="after")
+    def _quantity_groups(self) -> "CoverageElement":
+        q = self.quantity
+        if q is not None and any(not 0 <= i < len(self.all_of) for i in (*q.subject, *q.near)):
+            raise ValueError(f"{self.name}: quantity subject/near must index all_of groups")
+        return self
 
 
 class PackRequirement(Frozen):
@@ -131,7 +204,10 @@ class Pack(Frozen):
             if r.regime not in self.regimes:
                 raise ValueError(f"{r.id}: unknown regime {r.regime!r}")
             for el in r.elements:
-                for pat in (*(p for g in el.all_of for p in g), *el.exclude):
+                if el.quantity is not None:
+                    _check_quantity(r, el.quantity, by_id)
+                q_pats = (*(p for g in el.quantity.extra for p in g), *el.quantity.exclude) if el.quantity else ()
+                for pat in (*(p for g in el.all_of for p in g), *el.exclude, *q_pats):
                     try:
                         re.compile(expand(pat))
                     except (re.error, KeyError) as exc:
@@ -142,6 +218,14 @@ class Pack(Frozen):
             if leg.source_id not in by_id:
                 raise ValueError(f"{leg.id}: unknown source {leg.source_id!r}")
         return self
+
+
+def _check_quantity(r: PackRequirement, q: Quantity, sources: dict[str, PackSource]) -> None:
+    """A figure must come from the requirement's own cited, verbatim quote."""
+    if q.source_id not in sources:
+        raise ValueError(f"{r.id}: quantity cites unknown source {q.source_id!r}")
+    if not any(c.source_id == q.source_id and c.quote and _norm(q.quote) in _norm(c.quote) for c in r.citations):
+        raise ValueError(f"{r.id}: quantity quote is not part of a quote the requirement cites from {q.source_id!r}")
 
 
 def _norm(text: str) -> str:
