@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.models import Domain, Frozen, Legislation, Priority, Tier, Topic
+from agent.models import ACTIVITIES, CLIENT_TYPES, Activity, ClientType, Domain, Frozen, Legislation, Priority, Tier, Topic
 
 Section = Literal["status", "pillar", "analysis", "consideration", "uncertainty"]
 
@@ -66,6 +66,35 @@ class CoverageElement(Frozen):
         return v
 
 
+class AppliesTo(Frozen):
+    """Who a requirement binds: any of these activities, client types and regimes ("any": no limit)."""
+
+    activities: tuple[Activity | Literal["any"], ...] = Field(min_length=1)
+    clients: tuple[ClientType | Literal["any"], ...] = Field(min_length=1)
+    regimes: tuple[str, ...] = Field(min_length=1, description="Pack regime keys, or 'any'")
+
+
+# Profile facts an `unless` condition may name (agent.models.FirmProfile.facts()).
+UNLESS_FACTS = frozenset(
+    {"third_party_custodians"} | {f"activities.{a}" for a in ACTIVITIES} | {f"clients.{c}" for c in CLIENT_TYPES}
+)
+
+
+class Unless(Frozen):
+    """A statement about the firm that switches a requirement off, e.g. no third-party custodians."""
+
+    fact: str = Field(description="Profile fact, e.g. 'third_party_custodians'")
+    equals: bool
+    statement: str = Field(description="The statement in words, for the reason shown in reports")
+
+    @field_validator("fact")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in UNLESS_FACTS:
+            raise ValueError(f"unknown profile fact {v!r}; one of {sorted(UNLESS_FACTS)}")
+        return v
+
+
 class PackRequirement(Frozen):
     id: str = Field(pattern=r"^[A-Z]{2,4}(-[A-Z0-9]+)+$")
     regime: str
@@ -77,6 +106,8 @@ class PackRequirement(Frozen):
     citations: tuple[PackCitation, ...] = Field(min_length=1)
     elements: tuple[CoverageElement, ...] = Field(min_length=1)
     as_of: dt.date
+    applies_to: AppliesTo
+    unless: tuple[Unless, ...] = ()
 
 
 class PackLegislation(Legislation):
@@ -130,6 +161,9 @@ class Pack(Frozen):
             check(r.id, r.citations)
             if r.regime not in self.regimes:
                 raise ValueError(f"{r.id}: unknown regime {r.regime!r}")
+            unknown = set(r.applies_to.regimes) - set(self.regimes) - {"any"}
+            if unknown:
+                raise ValueError(f"{r.id}: applies_to names unknown regime(s) {sorted(unknown)}")
             for el in r.elements:
                 for pat in (*(p for g in el.all_of for p in g), *el.exclude):
                     try:
