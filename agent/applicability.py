@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from agent.knowledge.schema import PackRequirement
 from agent.models import ACTIVITIES, Evidence, FirmProfile, FlagFact, NotApplicable, Requirement, TextFact
@@ -46,7 +47,7 @@ class Decision:
 
 def _where(fact: FlagFact | TextFact, profile: FirmProfile) -> str:
     if fact.origin == "file":
-        return f"{profile.file or 'company.toml'}"
+        return PurePath(profile.file).name if profile.file else "company.toml"
     if fact.evidence:
         e = fact.evidence[0]
         return f"{e.file} L{e.line_start}-{e.line_end}"

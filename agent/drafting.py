@@ -54,8 +54,9 @@ def role_name(name: str, profile: FirmProfile | None) -> str:
     fact = profile.roles.get(key) if profile is not None and key else None
     if fact is None or not fact.value:
         return name
-    # the firm's own title (and holder) when it spells the role out; else the role with the firm's title
-    return fact.value if fact.value.lower().startswith(name.lower()) else f"{name} ({fact.value})"
+    # the firm's own title (and holder) when it names the role; else the role with the firm's title beside it
+    base = re.sub(r"\s*\(.*\)$", "", name)
+    return fact.value if base.lower() in fact.value.lower() else f"{name} ({fact.value})"
 
 
 _SENT = re.compile(r"(?<=[.;])\s+(?=[A-Z])")

@@ -417,6 +417,10 @@ _ROLE_PATTERNS: dict[str, re.Pattern[str]] = {
     "internal_audit": re.compile(r"\b(?:Head\s+of\s+Internal\s+Audit|Chief\s+Internal\s+Auditor|Internal\s+Auditor)\b"),
 }
 _PERSON = re.compile(r"([A-Z][a-zà-ÿ'’-]+(?:\s+[A-Z][a-zà-ÿ'’-]+){1,2}),\s+(?:the\s+|our\s+)?$")
+# Words that make a capitalised phrase a title or a body, not a person's name.
+_NOT_A_NAME = re.compile(r"\b(?:Officer|Director|Manager|Head|Chief|Board|Committee|Company|Exchange|Firm|Team|Lead|"
+                         r"Secretary|Analyst|Owner|Controller|Auditor|Counsel|Treasurer|Chair|Deputy|Senior|Executive)\b")
+_ACRONYMS = {"mlro": "MLRO", "deputy_mlro": "Deputy MLRO", "ciso": "CISO", "cto": "CTO", "ceo": "CEO", "cfo": "CFO", "dpo": "DPO"}
 
 
 def _clip(text: str) -> str:
@@ -594,27 +598,35 @@ def _licences(said: Sequence[Said], subject: re.Pattern[str]) -> dict[str, Any]:
                                  evidence=tuple(_evidence(s, "licences") for s in held.values()))}
 
 
+def _titled(acronym: str) -> re.Pattern[str]:
+    """A title written out before the role's acronym: "Head of Financial Crime (MLRO)"."""
+    return re.compile(r"((?:[A-Z][\w-]*)(?:\s+(?:of|and|&|for|[A-Z][\w-]*)){0,6})\s*\((?:the\s+)?" + re.escape(acronym) + r"\)")
+
+
 def _roles(said: Sequence[Said]) -> dict[str, TextFact]:
-    """Each key role with the title the folder uses (the spelled-out form), and the holder's name when given."""
+    """Each key role with the title the folder uses (spelled out, "Title (ACRONYM)" first), and its holder's name."""
     out: dict[str, TextFact] = {}
     for role, pat in _ROLE_PATTERNS.items():
         titles: Counter[str] = Counter()
-        first: Said | None = None
+        first: dict[str, Said] = {}
         named: tuple[str, Said] | None = None
+        titled = _titled(_ACRONYMS[role]) if role in _ACRONYMS else None
         for s in said:
-            for m in pat.finditer(s.text):
-                title = " ".join(m.group(0).split())
+            hits = [(m.start(), " ".join(m.group(0).split()), 0) for m in pat.finditer(s.text)]
+            if titled is not None:
+                hits += [(m.start(), " ".join(m.group(0).split()), 1) for m in titled.finditer(s.text)
+                         if not m.group(1).strip().endswith(("Deputy",)) or role == "deputy_mlro"]
+            for start, title, _ in hits:
                 titles[title] += 1
-                first = first or s
-                person = _PERSON.search(s.text[max(0, m.start() - 60): m.start()])
-                if named is None and person:
+                first.setdefault(title, s)
+                person = _PERSON.search(s.text[max(0, start - 60): start])
+                if named is None and person and not _NOT_A_NAME.search(person.group(1)):
                     named = (person.group(1), s)
         if not titles:
             continue
-        title = max(titles, key=lambda t: (len(t.split()) > 1, titles[t]))
-        value = f"{title} ({named[0]})" if named else title
-        ev = named[1] if named else first
-        assert ev is not None
+        title = max(titles, key=lambda t: (t.endswith(")") and "(" in t, len(t.split()) > 1, titles[t]))
+        value = f"{title}, {named[0]}" if named else title
+        ev = named[1] if named else first[title]
         out[role] = TextFact(value=value, origin="inferred", evidence=(_evidence(ev, f"roles.{role}"),))
     return out
 
