@@ -128,7 +128,7 @@ def split(
     assumed: dict[str, list[str]] = {}
     for r in requirements:
         pr = pack_reqs.get(r.id)
-        d = decide(pr, profile, topics) if pr is not None and not profile.is_empty else Decision(True)
+        d = decide(pr, profile, topics) if pr is not None and profile.restricts else Decision(True)
         if d.applies:
             applicable.append(r)
             for a in d.assumed:

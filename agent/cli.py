@@ -76,8 +76,8 @@ def run(
 
     settings = _settings()
     out_dir = out or settings.out_dir
-    db_path = _folders(settings, policies=policies, out=out_dir)
     _check_profile(profile, policies)
+    db_path = _folders(settings, policies=policies, out=out_dir)
     progress = Progress(enabled=False if (json_out or quiet) else None)
     run_id = new_run_id()
     report = _guarded(lambda: run_pipeline(scope, policies=policies, out_dir=out_dir, db_path=db_path, progress=progress,
@@ -234,8 +234,9 @@ def _profile_line(report) -> str:  # noqa: ANN001
     from agent.textsafe import markup_safe as safe
 
     p = report.profile
-    if p.is_empty:
-        return "\nFirm profile: none (no company.toml, nothing inferred) — every requirement applies; see `agent profile init`"
+    if not p.restricts:
+        what = "none (no company.toml, nothing inferred)" if p.is_empty else "nothing about regime, activities or clients"
+        return f"\nFirm profile: {what} — every requirement applies; see `agent profile init`"
     origins = [f.origin for f in p.facts().values()]
     where = (f"{safe(p.file)}, " if p.file else "") + f"{origins.count('inferred')} field(s) inferred from the policies"
     return (f"\nFirm profile: {safe(p.legal_name.value or 'unnamed firm')} ({where}); "
@@ -256,8 +257,8 @@ def chat(
     settings = _settings()
     out_dir = out or settings.out_dir
     # An output folder given with --out is checked now; the default one only when a draft is written.
-    _folders(settings, policies=policies, out=out_dir, create_out=out is not None)
     _check_profile(profile, policies)
+    _folders(settings, policies=policies, out=out_dir, create_out=out is not None)
     if list_threads:
         rows = chatmod.list_threads(settings.db_path)
         if not rows:

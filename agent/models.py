@@ -373,8 +373,14 @@ class FirmProfile(Frozen):
 
     @property
     def is_empty(self) -> bool:
-        """Nothing known: no file and nothing inferred, so every requirement applies."""
+        """Nothing known: no file and nothing inferred."""
         return all(f.origin == "default" for f in self.facts().values())
+
+    @property
+    def restricts(self) -> bool:
+        """Does the profile know anything applicability depends on (regime, activities, clients, custodians)?"""
+        return bool(self.regime.value) or self.third_party_custodians.value is not None or any(
+            f.value is not None for f in (*self.activities.values(), *self.clients.values()))
 
 
 class NotApplicable(Frozen):

@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
 
 from agent.models import (
     ACTIVITIES,
@@ -77,41 +77,51 @@ def _key(text: str) -> str:
     return re.sub(r"[\s/-]+", "_", text.strip().lower())
 
 
+def _jurisdiction(item: str) -> str:
+    from agent.scope import places_in
+
+    found = {code for code, _ in places_in(item)}
+    if len(found) != 1:
+        raise ValueError(f"{item!r} is not a jurisdiction (use an ISO code such as KZ, or a name)")
+    return found.pop()
+
+
+def _activity(item: str) -> str:
+    k = ACTIVITY_ALIASES.get(_key(item), _key(item))
+    if k not in ACTIVITIES:
+        raise ValueError(f"{item!r} is not an activity; use any of: {', '.join(ACTIVITIES)}")
+    return k
+
+
+def _client(item: str) -> str:
+    k = _key(item).removesuffix("_clients")
+    if k not in CLIENT_TYPES:
+        raise ValueError(f"{item!r} is not a client type; use any of: {', '.join(CLIENT_TYPES)}")
+    return k
+
+
+def _text(item: str) -> str:
+    if not item.strip():
+        raise ValueError("must not be empty")
+    return item.strip()
+
+
+Text = Annotated[str, AfterValidator(_text)]
+
+
 class CompanyFile(BaseModel):
     """What company.toml may say. Every field is optional; what is omitted is inferred or unknown."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    legal_name: str | None = None
-    jurisdictions: tuple[str, ...] | None = None
+    legal_name: Text | None = None
+    jurisdictions: list[Annotated[str, AfterValidator(_jurisdiction)]] | None = None
     regime: str | None = None
-    licences: tuple[str, ...] | None = None
-    activities: tuple[str, ...] | None = None
-    clients: tuple[str, ...] | None = None
+    licences: list[Text] | None = None
+    activities: list[Annotated[str, AfterValidator(_activity)]] | None = None
+    clients: list[Annotated[str, AfterValidator(_client)]] | None = None
     third_party_custodians: bool | None = None
-    roles: dict[str, str] | None = None
-
-    @field_validator("legal_name")
-    @classmethod
-    def _name(cls, v: str | None) -> str | None:
-        if v is not None and not v.strip():
-            raise ValueError("must not be empty")
-        return v.strip() if v else v
-
-    @field_validator("jurisdictions")
-    @classmethod
-    def _jurisdictions(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if v is None:
-            return v
-        from agent.scope import places_in
-
-        codes = []
-        for item in v:
-            found = {code for code, _ in places_in(item)}
-            if len(found) != 1:
-                raise ValueError(f"{item!r} is not a jurisdiction (use an ISO code such as KZ, or a name)")
-            codes.append(found.pop())
-        return tuple(dict.fromkeys(codes))
+    roles: dict[str, Text] | None = None
 
     @field_validator("regime")
     @classmethod
@@ -122,31 +132,10 @@ class CompanyFile(BaseModel):
             raise ValueError(f"{v!r} is not a regime; use \"AIFC\" (AIFC participant) or \"national\" (Kazakhstan outside the AIFC)")
         return REGIMES[v.strip().lower()]
 
-    @field_validator("activities")
+    @field_validator("jurisdictions", "activities", "clients")
     @classmethod
-    def _activities(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if v is None:
-            return v
-        out = []
-        for item in v:
-            k = ACTIVITY_ALIASES.get(_key(item), _key(item))
-            if k not in ACTIVITIES:
-                raise ValueError(f"{item!r} is not an activity; use any of: {', '.join(ACTIVITIES)}")
-            out.append(k)
-        return tuple(dict.fromkeys(out))
-
-    @field_validator("clients")
-    @classmethod
-    def _clients(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if v is None:
-            return v
-        out = []
-        for item in v:
-            k = _key(item).removesuffix("_clients")
-            if k not in CLIENT_TYPES:
-                raise ValueError(f"{item!r} is not a client type; use any of: {', '.join(CLIENT_TYPES)}")
-            out.append(k)
-        return tuple(dict.fromkeys(out))
+    def _unique(cls, v: list[str] | None) -> list[str] | None:
+        return list(dict.fromkeys(v)) if v is not None else v
 
     @field_validator("roles")
     @classmethod
@@ -157,9 +146,7 @@ class CompanyFile(BaseModel):
         for role, title in v.items():
             if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", _key(role)):
                 raise ValueError(f"{role!r} is not a role key (letters, digits and _; e.g. mlro, ciso)")
-            if not title.strip():
-                raise ValueError(f"the title of role {role!r} must not be empty")
-            out[_key(role)] = title.strip()
+            out[_key(role)] = title
         return out
 
 
@@ -223,11 +210,11 @@ def from_file(cf: CompanyFile, path: str) -> FirmProfile:
     if cf.legal_name is not None:
         update["legal_name"] = TextFact(value=cf.legal_name, origin="file")
     if cf.jurisdictions is not None:
-        update["jurisdictions"] = ListFact(value=cf.jurisdictions, origin="file")
+        update["jurisdictions"] = ListFact(value=tuple(cf.jurisdictions), origin="file")
     if cf.regime is not None:
         update["regime"] = TextFact(value=cf.regime, origin="file")
     if cf.licences is not None:
-        update["licences"] = ListFact(value=cf.licences, origin="file")
+        update["licences"] = ListFact(value=tuple(cf.licences), origin="file")
     base = FirmProfile()
     # A list of activities (or clients) is complete: what it does not name, the firm does not do.
     update["activities"] = (
@@ -749,7 +736,7 @@ Ask = Any  # (question, default) -> answer; None: never prompt
 _QUESTIONS: tuple[tuple[str, str], ...] = (
     ("legal_name", "Legal name"),
     ("jurisdictions", "Jurisdictions (ISO codes or names, comma-separated)"),
-    ("regime", "Regime: AIFC (AIFC participant) or national (Kazakhstan outside the AIFC); blank if neither"),
+    ("regime", "Regime (AIFC for an AIFC participant, national for Kazakhstan outside the AIFC, blank if neither)"),
     ("licences", "Licences or authorisations held (separate with ;)"),
     ("activities", f"Activities carried on, comma-separated ({', '.join(ACTIVITIES)})"),
     ("clients", "Client types served, comma-separated (retail, professional)"),

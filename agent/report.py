@@ -223,6 +223,10 @@ def _profile_section(r: RunReport) -> list[str]:
             "so **every requirement selected for the query applies**. Describe the firm in a `company.toml` "
             "(`agent profile init`) to exclude what does not apply to it.", ""]
     known = [(name, value, origin) for name, value, origin in rows(p) if origin != "default"]
+    if not p.restricts:
+        out += ["The profile states nothing about the firm's regime, activities, clients or custodians, so **every "
+                "requirement selected for the query applies**. Describe the firm in a `company.toml` "
+                "(`agent profile init`) to exclude what does not apply to it.", ""]
     out += ["| Field | Value | Origin |", "| --- | --- | --- |"]
     out += [f"| {name} | {_cell(value)} | {_cell(origin)} |" for name, value, origin in known]
     unknown = [name for name, _, origin in rows(p) if origin == "default" and not name.startswith("roles.")]
@@ -240,7 +244,8 @@ def _profile_section(r: RunReport) -> list[str]:
 def _not_applicable_section(r: RunReport) -> list[str]:
     out = ["## Not Applicable", ""]
     if not r.not_applicable:
-        reason = ("no firm profile was available" if r.profile.is_empty else "the firm's profile excludes none of them")
+        reason = ("no firm profile was available" if r.profile.is_empty else
+                  "the firm's profile restricts nothing" if not r.profile.restricts else "the firm's profile excludes none of them")
         return out + [f"- None: every requirement selected for the query was assessed ({reason}).", ""]
     out += ["Requirements selected for the query that do not bind this firm, so they were not assessed and open no gap:", "",
             "| Requirement | Domain | Reason | Statement |", "| --- | --- | --- | --- |"]

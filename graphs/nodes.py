@@ -300,11 +300,12 @@ def profile_node(state: PipelineState, ctx: RunContext) -> Update:
     pack_reqs = {r.id: pr for r in state["requirements"] if (pr := pack_requirement(r.id, scope.jurisdiction))}
     result = applicability.split(state["requirements"], pack_reqs, profile, scope.topics)
     warnings += [*notes, *result.notes]
-    if profile.is_empty:
-        warnings.append("No firm profile: no company.toml was given and the policies state nothing the profile rules "
-                        "recognise, so every requirement selected for the query applies. Describe the firm in "
-                        "company.toml (agent profile init) to exclude what does not apply to it.")
-    elif profile.jurisdictions.value and scope.jurisdiction not in profile.jurisdictions.value:
+    if not profile.restricts:
+        warnings.append(("No firm profile: no company.toml was given and the policies state" if profile.is_empty else
+                         "The firm profile states") + " nothing about the firm's regime, activities, clients or custodians, "
+                        "so every requirement selected for the query applies. Describe the firm in company.toml "
+                        "(agent profile init) to exclude what does not apply to it.")
+    if profile.jurisdictions.value and scope.jurisdiction not in profile.jurisdictions.value:
         warnings.append(f"The firm's profile names {', '.join(profile.jurisdictions.value)}; the query asks about "
                         f"{scope.jurisdiction_name}.")
     origins = [f.origin for f in profile.facts().values()]
