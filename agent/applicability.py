@@ -66,11 +66,13 @@ def implied(topics: Sequence[str]) -> set[str]:
 def decide(req: PackRequirement, profile: FirmProfile, topics: Sequence[str]) -> Decision:
     """Does the requirement bind this firm, and if not, why (with the statements behind the reason)."""
     to = req.applies_to
+    if to is None:
+        return Decision(True)
     regime = profile.regime
     if regime.value and "any" not in to.regimes and regime.value not in to.regimes:
         return Decision(False, (
             f"Applies under the {_labels(to.regimes, {'national': 'national', 'AIFC': 'AIFC'})} regime; the firm is "
-            f"{REGIME_LABELS.get(regime.value, regime.value)} ({_where(regime, profile)})."), regime.evidence)
+            f"{REGIME_LABELS.get(regime.value, regime.value)} (stated in {_where(regime, profile)})."), regime.evidence)
 
     assumed: tuple[str, ...] = ()
     if "any" not in to.activities:
@@ -83,7 +85,7 @@ def decide(req: PackRequirement, profile: FirmProfile, topics: Sequence[str]) ->
                 ev = tuple(e for f in facts.values() for e in f.evidence[:1])
                 where = "; ".join(dict.fromkeys(_where(f, profile) for f in facts.values()))
                 return Decision(False, (
-                    f"Applies to a {_labels(list(facts), ACTIVITY_LABELS)}; the firm is not one ({where})."), ev)
+                    f"Applies to a {_labels(list(facts), ACTIVITY_LABELS)}; the firm is not one (stated in {where})."), ev)
             if does and not asked:
                 ev = tuple(profile.activities[a].evidence[0] for a in does if profile.activities[a].evidence)[:2]
                 return Decision(False, (
@@ -98,13 +100,13 @@ def decide(req: PackRequirement, profile: FirmProfile, topics: Sequence[str]) ->
             ev = tuple(e for f in facts_c.values() for e in f.evidence[:1])
             where = "; ".join(dict.fromkeys(_where(f, profile) for f in facts_c.values()))
             return Decision(False, (
-                f"Applies to firms serving {_labels(list(facts_c), CLIENT_LABELS)}; the firm does not serve them ({where})."), ev)
+                f"Applies to firms serving {_labels(list(facts_c), CLIENT_LABELS)}; the firm does not serve them (stated in {where})."), ev)
 
     facts_all = profile.facts()
     for cond in req.unless:
         fact = facts_all.get(cond.fact)
         if isinstance(fact, FlagFact) and fact.value is cond.equals:
-            return Decision(False, f"Does not apply when {cond.statement}: so stated in {_where(fact, profile)}.",
+            return Decision(False, f"Does not apply when {cond.statement}, as stated in {_where(fact, profile)}.",
                             fact.evidence[:1])
     return Decision(True, assumed=assumed)
 

@@ -432,8 +432,8 @@ def profile_show(
     if json_out:
         sys.stdout.write(firm.model_dump_json(indent=2) + "\n")
         return
-    typer.echo(f"Firm profile{' from ' + printable(firm.file) if firm.file else ''}"
-               + (f" and the policies in {printable(str(policies))}" if policies else "") + ":")
+    sources = ([printable(firm.file)] if firm.file else []) + ([f"the policies in {printable(str(policies))}"] if policies else [])
+    typer.echo(f"Firm profile from {' and '.join(sources) or 'nothing (no company.toml, no policy folder)'}:")
     width = max(len(name) for name, _, _ in rows(firm))
     for name, value, origin in rows(firm):
         typer.echo(f"  {name:<{width}}  {printable(value)}  [{printable(origin)}]")

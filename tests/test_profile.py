@@ -434,3 +434,16 @@ def test_chat_run_and_profile_command_use_the_same_profile(isolated: Path) -> No
     s.command("/run stablecoin KZ")
     assert "do not apply to this firm" in printed[-1] and "KZ-AIFC-RES-001" in printed[-1]
     s.saver.conn.close()
+
+
+def test_a_pack_requirement_without_applies_to_is_refused() -> None:
+    from agent.knowledge.schema import Pack
+
+    data = json.loads((ROOT / "agent" / "knowledge" / "data" / "kz.json").read_text(encoding="utf-8"))
+    del data["requirements"][3]["applies_to"]
+    with pytest.raises(ValueError, match="applies_to is required"):
+        Pack.model_validate(data)
+    data = json.loads((ROOT / "agent" / "knowledge" / "data" / "kz.json").read_text(encoding="utf-8"))
+    data["requirements"][0]["unless"] = [{"fact": "favourite_colour", "equals": True, "statement": "x"}]
+    with pytest.raises(ValueError, match="unknown profile fact"):
+        Pack.model_validate(data)

@@ -106,7 +106,8 @@ class PackRequirement(Frozen):
     citations: tuple[PackCitation, ...] = Field(min_length=1)
     elements: tuple[CoverageElement, ...] = Field(min_length=1)
     as_of: dt.date
-    applies_to: AppliesTo
+    applies_to: AppliesTo | None = Field(
+        default=None, description="Whom it binds; required in a pack (None, outside one, binds everyone)")
     unless: tuple[Unless, ...] = ()
 
 
@@ -161,6 +162,8 @@ class Pack(Frozen):
             check(r.id, r.citations)
             if r.regime not in self.regimes:
                 raise ValueError(f"{r.id}: unknown regime {r.regime!r}")
+            if r.applies_to is None:
+                raise ValueError(f"{r.id}: applies_to is required (activities, clients, regimes)")
             unknown = set(r.applies_to.regimes) - set(self.regimes) - {"any"}
             if unknown:
                 raise ValueError(f"{r.id}: applies_to names unknown regime(s) {sorted(unknown)}")
