@@ -232,7 +232,7 @@ def _profile_section(r: RunReport) -> list[str]:
     unknown = [name for name, _, origin in rows(p) if origin == "default" and not name.startswith("roles.")]
     out.append("")
     if unknown:
-        out += [f"Unknown (treated as possibly applicable): {', '.join(unknown)}.", ""]
+        out += [f"Not known: {', '.join(unknown)}.", ""]
     inferred = [name for name, _, origin in known if origin.startswith("inferred")]
     if inferred:
         out += [f"{len(inferred)} field(s) were inferred from the policies ({', '.join(inferred)}). If one is wrong, "
