@@ -290,6 +290,8 @@ class Rule:
     if_stated: bool | str
     if_negated: bool | str | None = None
     subject: bool = True  # False: the predicate alone is a statement about the firm (client rules)
+    # Lower-case fragments one of which every match contains: a cheap test that skips most sentences.
+    triggers: tuple[str, ...] = ()
 
 
 def _p(*alts: str) -> str:
@@ -312,77 +314,77 @@ RULES: tuple[Rule, ...] = (
          _p(rf"(?:issues?|issuing|mints?|minting)\s+{_W}{{0,4}}?{_STABLECOINS}",
             r"(?:is|acts?\s+as|are)\s+(?:not\s+)?(?:an?|the)\s+" + _W + r"{0,2}?issuer\s+of\s+" + _W + r"{0,3}?" + _STABLECOINS,
             rf"(?:engages?\s+in|carr(?:y|ies)\s+(?:on|out)|conducts?|undertakes?)\s+{_W}{{0,3}}?(?:stablecoin|token)\s+issuance"),
-         True, False),
+         True, False, triggers=("issu", "mint")),
     Rule("activities.trading_venue",
          _p(r"operates?\s+" + _W + r"{0,4}?(?:(?:crypto(?:currency)?|digital[- ]asset|virtual[- ]asset)\s+)?"
             r"(?:exchange(?!\s+rate)|trading\s+(?:facility|platform|venue)|multilateral\s+trading|marketplace|order\s+book)",
             r"(?:is|acts?\s+as)\s+(?:an?|the)\s+" + _W + r"{0,3}?(?:exchange(?!\s+rate)|trading\s+(?:facility|platform|venue)|DATF)\b",
             r"(?:admits?|lists?)\s+" + _W + r"{0,6}?(?:to|for)\s+trading"),
-         True, False),
+         True, False, triggers=("exchange", "trading", "marketplace", "order book", "datf")),
     Rule("activities.broker_dealer",
          _p(r"deals?\s+(?:in\s+investments\s+)?as\s+(?:principal|agent)",
             r"(?:acts?|is)\s+as\s+(?:an?\s+)?(?:broker|dealer|market\s+maker)",
             r"(?:offers?|provides?)\s+" + _W + r"{0,3}?(?:brokerage|broking|OTC\s+(?:trading|desk))",
             r"(?:executes?|arranges?)\s+" + _W + r"{0,2}?(?:client|customer)s?['’]?\s+(?:orders|trades)"),
-         True, False),
+         True, False, triggers=("principal", "agent", "broker", "dealer", "market maker", "otc", "orders", "trades")),
     Rule("activities.custodian",
          _p(r"(?:provides?|offers?|operates?)\s+" + _W + r"{0,4}?(?:custody|custodial\s+services?|safekeeping|wallet\s+service)",
             r"(?:holds?|keeps?|safeguards?|safekeeps?|stores?|controls?)\s+" + _W + r"{0,3}?" + _CLIENT_ASSETS,
             r"(?:holds?|keeps?)\s+" + _W + r"{0,3}?in\s+custody"),
-         True, False),
+         True, False, triggers=("custod", "safekeep", "wallet service", "client", "customer")),
     Rule("activities.custodian",
-         r"(?:is|operates?|provides?|offers?)\s+" + _W + r"{0,3}?non[- ]custodial", False, None),
+         r"(?:is|operates?|provides?|offers?)\s+" + _W + r"{0,3}?non[- ]custodial", False, None, triggers=("custodial",)),
     Rule("activities.money_services",
          r"(?:provides?|offers?)\s+" + _W + r"{0,3}?(?:money\s+services|payment\s+services|remittance|money\s+transfers?|fiat\s+on[- ]ramp|on[- ]ramp|off[- ]ramp)",
-         True, False),
+         True, False, triggers=("money", "payment", "remittance", "ramp")),
     Rule("activities.advisory",
          _p(r"(?:provides?|offers?|gives?)\s+" + _W + r"{0,3}?(?:investment\s+advice|advice\s+on\s+investments|advisory\s+services|financial\s+advice)",
             r"advises?\s+(?:clients|customers)\s+on\s+investments?"),
-         True, False),
+         True, False, triggers=("advi",)),
     Rule("activities.staking_lending",
          _p(r"(?:offers?|provides?)\s+" + _W + r"{0,4}?(?:staking|lending|yield|earn\s+products?|margin)",
             r"lends?\s+" + _W + r"{0,2}?(?:client|customer)"),
-         True, False),
+         True, False, triggers=("staking", "lend", "yield", "earn", "margin")),
     Rule("activities.mining",
          _p(r"(?:engages?\s+in|carr(?:y|ies)\s+(?:on|out)|conducts?|operates?)\s+" + _W + r"{0,3}?(?:digital\s+|crypto(?:currency)?\s+)?mining",
             r"mines?\s+(?:bitcoin|digital\s+assets|crypto)"),
-         True, False),
+         True, False, triggers=("mining", "mine")),
     # clients: a statement of who may be a client is about the firm, whoever the grammatical subject is
     Rule("clients.retail",
          _p(r"(?:offered|available|provided|open)\s+(?:only\s+)?to\s+" + _RETAIL,
             r"(?:accepts?|onboards?|serves?|takes?\s+on|deals?\s+with|admits?)\s+" + _W + r"{0,2}?" + _RETAIL,
             _RETAIL + r"\s+(?:are|is)\s+(?:\w+\s+)?(?:accepted|onboarded|served|admitted|taken\s+on)"),
-         True, False, subject=False),
+         True, False, subject=False, triggers=("retail",)),
     Rule("clients.professional",
          _p(r"(?:offered|available|provided|open)\s+(?:(?:only|exclusively|solely)\s+)?to\s+(?:eligible\s+)?" + _PRO,
             r"(?:accepts?|onboards?|serves?|takes?\s+on|deals?\s+with|admits?)\s+" + _W + r"{0,2}?" + _PRO),
-         True, False, subject=False),
+         True, False, subject=False, triggers=("professional", "institutional", "corporate", "business")),
     # services offered only to professional clients: retail clients are not served
     Rule("clients.retail",
          _p(r"(?:offered|available|provided|open|accept\w*|onboard\w*|serv\w*|admit\w*|deal\w*\s+with)\s+" + _W
             + r"{0,3}?(?:only|exclusively|solely)\s+(?:to\s+|with\s+)?(?:eligible\s+)?" + _PRO,
             r"(?:only|exclusively|solely)\s+(?:accepts?|onboards?|serves?|deals?\s+with|admits?|takes?\s+on)\s+(?:eligible\s+)?" + _PRO,
             r"(?:accepts?|onboards?|serves?|admits?)\s+" + _W + r"{0,2}?" + _PRO + r"\s+only"),
-         False, None, subject=False),
+         False, None, subject=False, triggers=("only", "exclusively", "solely")),
     Rule("third_party_custodians",
          _p(r"(?:uses?|appoints?|engages?|relies?\s+on|rely\s+on|places?\s+" + _W + r"{0,3}?with)\s+" + _W + r"{0,2}?" + _THIRD_PARTY,
             r"(?:holds?|keeps?|deposits?)\s+" + _W + r"{0,4}?(?:with|at)\s+(?:an?\s+|one\s+or\s+more\s+)?" + _THIRD_PARTY),
-         True, False),
+         True, False, triggers=("third", "custod", "external", "outsourced")),
     Rule("third_party_custodians",
          _p(_THIRD_PARTY + r"\s+(?:is|are)\s+(?:\w+\s+)?(?:used|appointed|engaged)",
             r"(?:assets|coins|tokens)\s+(?:is|are)\s+(?:\w+\s+)?(?:held|kept|deposited)\s+(?:with|by|at)\s+(?:an?\s+|any\s+)?" + _THIRD_PARTY),
-         True, False, subject=False),
+         True, False, subject=False, triggers=("third", "custod", "external", "outsourced")),
     # regime
     Rule("regime",
          _p(r"(?:incorporated|registered|established|licensed|authori[sz]ed|regulated)\s+" + _W + r"{0,3}?(?:in|by|under)\s+(?:the\s+)?"
             r"(?:Astana\s+International\s+Financial\s+Cent(?:re|er)|AIFC|AFSA|Astana\s+Financial\s+Services\s+Authority)",
             r"(?:is|are)\s+(?:an?\s+)?(?:AIFC\s+participant|Authori[sz]ed\s+Firm)"),
-         "AIFC", None),
+         "AIFC", None, triggers=("aifc", "afsa", "astana", "authorised firm", "authorized firm")),
     Rule("regime",
          _p(r"(?:licensed|registered|authori[sz]ed)\s+" + _W + r"{0,3}?by\s+the\s+National\s+Bank",
             r"holds?\s+" + _W + r"{0,4}?licen[cs]e\s+(?:issued\s+)?(?:by|from)\s+the\s+National\s+Bank",
             r"operates?\s+" + _W + r"{0,3}?outside\s+the\s+(?:AIFC|Astana\s+International\s+Financial\s+Cent(?:re|er))"),
-         "national", None),
+         "national", None, triggers=("national bank", "outside the")),
 )
 
 _LICENCE = re.compile(
@@ -407,6 +409,11 @@ _PERSON = re.compile(r"([A-Z][a-zà-ÿ'’-]+(?:\s+[A-Z][a-zà-ÿ'’-]+){1,2}),
 # Words that make a capitalised phrase a title or a body, not a person's name.
 _NOT_A_NAME = re.compile(r"\b(?:Officer|Director|Manager|Head|Chief|Board|Committee|Company|Exchange|Firm|Team|Lead|"
                          r"Secretary|Analyst|Owner|Controller|Auditor|Counsel|Treasurer|Chair|Deputy|Senior|Executive)\b")
+_ROLE_TRIGGERS = {
+    "mlro": ("mlro", "money laundering"), "deputy_mlro": ("deputy",), "compliance_officer": ("compliance",),
+    "ciso": ("ciso", "security"), "cto": ("cto", "technology"), "ceo": ("ceo", "executive"),
+    "cfo": ("cfo", "financial officer"), "dpo": ("dpo", "data protection"), "internal_audit": ("audit",),
+}
 _ACRONYMS = {"mlro": "MLRO", "deputy_mlro": "Deputy MLRO", "ciso": "CISO", "cto": "CTO", "ceo": "CEO", "cfo": "CFO", "dpo": "DPO"}
 
 
@@ -429,7 +436,7 @@ def legal_name(said: Sequence[Said]) -> tuple[str | None, list[Said]]:
             name = " ".join(m.group(1).replace("*", "").split())
             seen[name] += 1
             first.setdefault(name, s)
-            if _DEFINED.match(s.text[m.end():].lstrip(" *")):
+            if _DEFINED.match(s.text[m.end(): m.end() + 40].lstrip(" *")):
                 defined[name] += 1
     for counts, least in ((defined, 1), (seen, 2)):
         top = counts.most_common(2)
@@ -455,11 +462,15 @@ _HYPOTHETICAL = re.compile(r"\b(?:if|where|whether|when|unless|in case|in the ev
 _MODAL = re.compile(r"\b(?:may|might|could|would|can)\b", re.I)
 
 
-def _statements(rule: Rule, s: Said, subject: re.Pattern[str]) -> list[bool | str | None]:
+def _statements(rule: Rule, s: Said, subject: re.Pattern[str], low: str) -> list[bool | str | None]:
     """Values a rule reads in one sentence (one per match); conditions and possibilities say nothing."""
     out: list[bool | str | None] = []
+    if rule.triggers and not any(t in low for t in rule.triggers):
+        return out
     for m in _compiled(rule.predicate).finditer(s.text):
-        before = s.text[: m.start()]
+        # Only the text just before the predicate matters (the gap is at most 120 characters), so a very
+        # long sentence with many matches stays linear.
+        before = s.text[max(0, m.start() - _REACH): m.start()]
         if rule.subject:
             subjects = list(subject.finditer(before))
             if not subjects:
@@ -478,6 +489,7 @@ def _statements(rule: Rule, s: Said, subject: re.Pattern[str]) -> list[bool | st
     return out
 
 
+_REACH = 240
 _PATTERNS: dict[str, re.Pattern[str]] = {}
 
 
@@ -508,9 +520,10 @@ def infer(said: Sequence[Said]) -> Inference:
     name, name_ev = legal_name(said)
     subject = _subject_re(said, name)
     found: dict[str, list[tuple[bool | str, Said]]] = {}
-    for s in said:
+    lows = [s.text.lower() for s in said]
+    for s, low in zip(said, lows):
         for rule in RULES:
-            for value in _statements(rule, s, subject):
+            for value in _statements(rule, s, subject, low):
                 if value is not None:
                     found.setdefault(rule.fact, []).append((value, s))
     notes: list[str] = []
@@ -545,7 +558,7 @@ def infer(said: Sequence[Said]) -> Inference:
     else:
         update.update(_jurisdictions(said, subject))
     update.update(_licences(said, subject))
-    update["roles"] = _roles(said)
+    update["roles"] = _roles(said, lows)
     return Inference(profile.model_copy(update=update), tuple(notes))
 
 
@@ -555,7 +568,8 @@ def _jurisdictions(said: Sequence[Said], subject: re.Pattern[str]) -> dict[str, 
     codes: dict[str, Said] = {}
     for s in said:
         for m in _INCORPORATED.finditer(s.text):
-            if not subject.search(s.text[: m.start()]) or _negated_gap(s.text[: m.start()][-40:]):
+            before = s.text[max(0, m.start() - _REACH): m.start()]
+            if not subject.search(before) or _negated_gap(before[-40:]):
                 continue
             for code, _ in places_in(m.group("where")):
                 codes.setdefault(code, s)
@@ -569,7 +583,7 @@ def _licences(said: Sequence[Said], subject: re.Pattern[str]) -> dict[str, Any]:
     held: dict[str, Said] = {}
     for s in said:
         for m in _LICENCE.finditer(s.text):
-            before = s.text[: m.start()]
+            before = s.text[max(0, m.start() - _REACH): m.start()]
             subj = list(subject.finditer(before))
             if not subj or len(before) - subj[-1].end() > 80 or _negated_gap(before[subj[-1].end():]):
                 continue
@@ -590,7 +604,7 @@ def _titled(acronym: str) -> re.Pattern[str]:
     return re.compile(r"((?:[A-Z][\w-]*)(?:\s+(?:of|and|&|for|[A-Z][\w-]*)){0,6})\s*\((?:the\s+)?" + re.escape(acronym) + r"\)")
 
 
-def _roles(said: Sequence[Said]) -> dict[str, TextFact]:
+def _roles(said: Sequence[Said], lows: Sequence[str]) -> dict[str, TextFact]:
     """Each key role with the title the folder uses (spelled out, "Title (ACRONYM)" first), and its holder's name."""
     out: dict[str, TextFact] = {}
     for role, pat in _ROLE_PATTERNS.items():
@@ -598,7 +612,10 @@ def _roles(said: Sequence[Said]) -> dict[str, TextFact]:
         first: dict[str, Said] = {}
         named: tuple[str, Said] | None = None
         titled = _titled(_ACRONYMS[role]) if role in _ACRONYMS else None
-        for s in said:
+        triggers = _ROLE_TRIGGERS[role]
+        for s, low in zip(said, lows):
+            if not any(t in low for t in triggers):
+                continue
             hits = [(m.start(), " ".join(m.group(0).split()), 0) for m in pat.finditer(s.text)]
             if titled is not None:
                 hits += [(m.start(), " ".join(m.group(0).split()), 1) for m in titled.finditer(s.text)

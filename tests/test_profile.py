@@ -447,3 +447,21 @@ def test_a_pack_requirement_without_applies_to_is_refused() -> None:
     data["requirements"][0]["unless"] = [{"fact": "favourite_colour", "equals": True, "statement": "x"}]
     with pytest.raises(ValueError, match="unknown profile fact"):
         Pack.model_validate(data)
+
+
+def test_inference_on_a_huge_single_sentence_finishes(isolated: Path) -> None:
+    """A 2 MB sentence full of statements and passing mentions: inference stays linear (generous hang guard)."""
+    import threading
+
+    from agent import profile as profiles
+
+    chunk = ("the Company does not use third-party custodians and we hold client assets, retail clients are "
+             "not accepted, Acme Holdings Ltd (\"the Exchange\") issues tokens; ")
+    said = [profiles.Said("big.md", 1, 1, chunk * (2_000_000 // len(chunk)))]
+    box: list = []
+    t = threading.Thread(target=lambda: box.append(profiles.infer(said)), daemon=True)
+    t.start()
+    t.join(120)
+    assert box, "inference did not finish"
+    p = box[0].profile
+    assert p.third_party_custodians.value is False and p.clients["retail"].value is False
