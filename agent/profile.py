@@ -509,6 +509,15 @@ def _settle(found: list[tuple[bool | str, Said]]) -> tuple[bool | str | None, li
     return found[0][0], [s for _, s in found][:2], False
 
 
+def _fact_words(fact: str) -> str:
+    kind, _, key = fact.partition(".")
+    if kind == "activities":
+        return f"whether the firm is a {ACTIVITY_LABELS[key]}"
+    if kind == "clients":
+        return f"whether it serves {key} clients"
+    return {"third_party_custodians": "whether it uses third-party custodians", "regime": "its regime"}.get(fact, fact)
+
+
 @dataclass(frozen=True)
 class Inference:
     profile: FirmProfile
@@ -532,7 +541,7 @@ def infer(said: Sequence[Said]) -> Inference:
         value, ev, disagree = _settle(items)
         if disagree:
             where = "; ".join(f"{s.file} L{s.line_start}-{s.line_end}" for s in ev[:4])
-            notes.append(f"The policies disagree about {fact.replace('_', ' ')} ({where}); it was left unknown. "
+            notes.append(f"The policies disagree about {_fact_words(fact)} ({where}); it was left unknown. "
                          "State it in company.toml.")
         elif value is not None:
             settled[fact] = (value, ev)

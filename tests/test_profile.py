@@ -465,3 +465,16 @@ def test_inference_on_a_huge_single_sentence_finishes(isolated: Path) -> None:
     assert box, "inference did not finish"
     p = box[0].profile
     assert p.third_party_custodians.value is False and p.clients["retail"].value is False
+
+
+def test_chat_with_an_invalid_profile_exits_2(agent_exe: str, isolated: Path) -> None:
+    (isolated / "bad.toml").write_text("regime = 3\n", encoding="utf-8")
+    res = cli(agent_exe, "chat", "--profile", "bad.toml", "--list", cwd=isolated)
+    assert res.returncode == 2 and "bad.toml: regime" in res.stderr
+
+
+def test_query_outside_the_firms_jurisdictions_is_flagged(isolated: Path) -> None:
+    report = run("stablecoin Germany", isolated, EXCHANGE)
+    assert any("names KZ" in w and "Germany" in w for w in report.run.warnings)
+    assert all(r.baseline for r in report.requirements)
+    assert {"INTL-FSB-RES-001", "INTL-FSB-RED-001"} <= set(not_applicable(report)), "issuer baseline rules too"
