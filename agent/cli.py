@@ -421,7 +421,7 @@ def profile_show(
     json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
 ) -> None:
     """The profile a run would use, each field with its origin: file, inferred (with the quote) or default."""
-    from agent.profile import ProfileError, effective, read_folder_sentences, rows
+    from agent.profile import ProfileError, effective, rows
     from agent.textsafe import printable
 
     said, notes = _folder_sentences(policies)
@@ -475,7 +475,7 @@ def profile_init(
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt, even on a terminal.")] = False,
 ) -> None:
     """Write a company.toml: from flags, from prompts (on a terminal, for what flags leave out), pre-filled from a folder."""
-    from agent.profile import ProfileError, profile_init_text
+    from agent.profile import ProfileError, effective, profile_init_text
 
     if from_policies is not None:
         from agent.preflight import _within
@@ -493,7 +493,9 @@ def profile_init(
              "roles": _roles_flag(role)}
     ask = None if no_input or not sys.stdin.isatty() else _prompt
     try:
-        text = profile_init_text(given, said, ask)
+        # pre-filled with what a run on the folder would use: its company.toml, then what its policies state
+        base = effective(None, from_policies, said)[0] if from_policies is not None else None
+        text = profile_init_text(given, said, ask, base=base)
     except ProfileError as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
     except (EOFError, KeyboardInterrupt):

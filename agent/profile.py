@@ -14,7 +14,7 @@ import re
 import stat
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -389,8 +389,8 @@ RULES: tuple[Rule, ...] = (
 
 _LICENCE = re.compile(
     r"(?:licensed|authori[sz]ed|regulated)\s+(?:\w+\s+){0,3}?by\s+(?:the\s+)?(?P<reg>AFSA|Astana\s+Financial\s+Services\s+Authority|National\s+Bank(?:\s+of\s+Kazakhstan)?)"
-    r"(?:\s+(?:to|for)\s+(?P<what>[^.;:()]{3,80}))?"
-    r"|holds?\s+(?:an?\s+|the\s+)?(?P<reg2>AFSA|National\s+Bank)\s+licen[cs]e(?:\s+(?:to|for)\s+(?P<what2>[^.;:()]{3,80}))?",
+    r"(?:\s+(?:to|for)\s+(?P<what>[^.;:()]{3,120}))?"
+    r"|holds?\s+(?:an?\s+|the\s+)?(?P<reg2>AFSA|National\s+Bank)\s+licen[cs]e(?:\s+(?:to|for)\s+(?P<what2>[^.;:()]{3,120}))?",
     re.I,
 )
 _INCORPORATED = re.compile(r"(?:incorporated|registered|established|headquartered)\s+(?:in|under\s+the\s+laws\s+of)\s+(?P<where>[^.;:()]{2,80})", re.I)
@@ -601,6 +601,8 @@ def _licences(said: Sequence[Said], subject: re.Pattern[str]) -> dict[str, Any]:
             reg = m.group("reg") or m.group("reg2")
             reg = "AFSA" if reg.upper().startswith(("AFSA", "ASTANA")) else "National Bank of Kazakhstan"
             what = (m.group("what") or m.group("what2") or "").strip()
+            if len(what) >= 120:  # cut at a word, not inside one
+                what = what.rsplit(" ", 1)[0] + "…"
             held.setdefault(f"{reg} licence" + (f": {what}" if what else ""), s)
     if not held:
         return {}
@@ -735,13 +737,17 @@ def to_toml(profile: FirmProfile) -> str:
         if p.activities[a].origin == "inferred":
             out.append(_comment(p.activities[a]).rstrip("\n").replace("# inferred", f"# {a}: {show_value(p.activities[a])}, inferred", 1))
     acts = [a for a in ACTIVITIES if p.activities[a].value]
+    if acts and any(p.activities[a].origin == "inferred" for a in ACTIVITIES):
+        out.append("# (read from the policies: add any activity they do not mention)")
     out.append(f"activities = {_toml_list(acts)}" if acts else '# activities = ["trading_venue", "custodian"]')
     out.append("# clients: the client types served (retail, professional); one not listed is not served")
     clients = [c for c in CLIENT_TYPES if p.clients[c].value]
-    if any(p.clients[c].value is not None for c in CLIENT_TYPES) and clients:
+    if all(p.clients[c].value is not None for c in CLIENT_TYPES):
         out.append(f"clients = {_toml_list(clients)}")
     else:
-        out.append('# clients = ["retail", "professional"]')
+        # a partial list would say the unknown types are not served
+        known = ", ".join(f"{c}: {show_value(p.clients[c])}" for c in CLIENT_TYPES)
+        out.append(f"# clients = {_toml_list(clients or CLIENT_TYPES)}  ({known}; complete the list before uncommenting)")
     out.append("# third_party_custodians: are client assets placed with custodians outside the firm?")
     t = p.third_party_custodians
     field("third_party_custodians", t, ("true" if t.value else "false") if t.value is not None else None, "false")
@@ -757,7 +763,7 @@ def to_toml(profile: FirmProfile) -> str:
 
 # --- agent profile init ---------------------------------------------------------------------------
 
-Ask = Any  # (question, default) -> answer; None: never prompt
+Ask = Callable[[str, str], str]  # (question, default) -> answer
 
 _QUESTIONS: tuple[tuple[str, str], ...] = (
     ("legal_name", "Legal name"),
@@ -821,10 +827,12 @@ def _validated(values: dict[str, Any]) -> CompanyFile:
         raise ProfileError("; ".join(f"{_loc(e['loc'])}: {_message(e)}" for e in exc.errors())) from None
 
 
-def profile_init_text(given: dict[str, Any], said: Sequence[Said], ask: Ask | None) -> str:
-    """company.toml text from flags (``given``), answers to prompts, then what the policies state."""
+def profile_init_text(given: dict[str, Any], said: Sequence[Said], ask: Ask | None,
+                      say: Callable[[str], None] = print, base: FirmProfile | None = None) -> str:
+    """company.toml text from flags (``given``), answers to prompts, then ``base`` (the profile a run on the
+    folder would use) or what the policies state."""
     _validated(given)  # flags are checked before any question is asked
-    inferred = infer(said).profile if said else FirmProfile()
+    inferred = base if base is not None else (infer(said).profile if said else FirmProfile())
     values = dict(given)
     if ask is not None:
         for name, question in _QUESTIONS:
@@ -836,7 +844,7 @@ def profile_init_text(given: dict[str, Any], said: Sequence[Said], ask: Ask | No
                     parsed = _parse(name, answer)
                     _validated({name: parsed})
                 except ProfileError as exc:
-                    print(f"error: {exc}")
+                    say(f"error: {exc}")
                     continue
                 break
             # Accepting an inferred default keeps it marked as inferred (with its quote) in the file.
