@@ -25,6 +25,7 @@ HELP = """Commands:
   /drafts                       the drafts the last run proposed, and whether they were written
   /draft <GAP-ID>               write one proposed draft to the output folder (asks you first)
   /sources                      the sources behind the last answer or run
+  /profile                      the firm profile /run uses, each field with its origin
   /history                      this thread's conversation so far
   /new                          start a new thread
   /quit                         leave (Ctrl-D also works; Ctrl-C stops the current answer)
@@ -45,6 +46,7 @@ class ChatEnv:
     policies: Path | None
     confirm: Callable[[str], bool]
     progress: Any = None
+    profile: Path | None = None  # --profile FILE; else company.toml in the policy folder, else inferred
     last_run_id: str | None = None
     sources: list[str] = field(default_factory=list)
 
@@ -154,6 +156,11 @@ def make_tools(env: ChatEnv) -> list[Any]:
         return fence(name, "\n".join(f"{i}: {t}" for i, t in enumerate(doc.lines, start=1))[:8000])
 
     @tool
+    def show_profile() -> str:
+        """The firm profile runs use (company.toml, else inferred from the policies): each field, its value and origin."""
+        return profile_text(env)
+
+    @tool
     def run_analysis(query: str) -> str:
         """Run the full research, gap analysis and drafting pipeline, e.g. query="stablecoin KZ". Drafts are proposed, not written."""
         report = run_in_chat(env, query)
@@ -174,7 +181,8 @@ def make_tools(env: ChatEnv) -> list[Any]:
         """Write the proposed draft for one gap (e.g. GAP-003) to the output folder. The user is asked to confirm first."""
         return write_draft(env, gap_id)
 
-    return [lookup_pack, search_web, fetch_page, list_policies, read_policy, run_analysis, show_gaps, show_drafts, draft_policy]
+    return [lookup_pack, search_web, fetch_page, list_policies, read_policy, show_profile, run_analysis, show_gaps,
+            show_drafts, draft_policy]
 
 
 # --- run-backed helpers (used by tools and slash commands) --------------------------------------
@@ -186,10 +194,24 @@ def run_in_chat(env: ChatEnv, query: str) -> RunReport:
 
     scope = parse_scope(query)  # ScopeError is shown to the user by the caller
     report = run_pipeline(scope, policies=env.policies, out_dir=env.out_dir, db_path=env.db_path,
-                          progress=env.progress, write_drafts=False)
+                          progress=env.progress, write_drafts=False, profile=env.profile)
     env.last_run_id = report.run.id
     env.sources = [s.id for s in report.sources]
     return report
+
+
+def profile_text(env: ChatEnv) -> str:
+    """The effective firm profile for this session's policy folder and --profile."""
+    from agent.profile import effective, read_folder_sentences, rows
+
+    said = read_folder_sentences(env.policies)[0] if env.policies is not None else []
+    firm, notes = effective(env.profile, env.policies, said)
+    if firm.is_empty:
+        return ("No firm profile: no company.toml and nothing the policies state about the firm, so every requirement "
+                "applies. `agent profile init` writes one.")
+    lines = [f"Firm profile{' from ' + firm.file if firm.file else ''}:"]
+    lines += [f"  {name}: {value} [{origin}]" for name, value, origin in rows(firm) if origin != "default"]
+    return "\n".join([*lines, *notes])
 
 
 def summarize_run(r: RunReport) -> str:
@@ -197,6 +219,10 @@ def summarize_run(r: RunReport) -> str:
     lines = [f"Run {r.run.id}: {r.run.scope.jurisdiction_name} — {', '.join(r.run.scope.topics)}: {a.status} (confidence {a.confidence_level}).",
              f"{len(r.requirements)} requirements, {len(r.gaps)} gaps, {len(r.sources)} sources; "
              f"{len(r.drafts)} drafts proposed (/drafts, /draft GAP-ID to write one)."]
+    if r.not_applicable:
+        lines.append(f"{len(r.not_applicable)} requirement(s) do not apply to this firm: "
+                     + "; ".join(f"{n.requirement_id} ({n.reason})" for n in r.not_applicable[:6])
+                     + (" …" if len(r.not_applicable) > 6 else ""))
     if r.comparison is not None:
         from agent.compare import summary_lines
 
@@ -332,7 +358,7 @@ class Session:
 
     def __init__(self, settings: Any, *, db_path: Path, out_dir: Path, policies: Path | None,
                  thread_id: str | None = None, model: Any | None = None,
-                 read: Callable[[str], str] = input, console: Any = None) -> None:
+                 read: Callable[[str], str] = input, console: Any = None, profile: Path | None = None) -> None:
         from rich.console import Console
 
         from agent.progress import Progress
@@ -343,7 +369,7 @@ class Session:
         self.saver = open_checkpointer(db_path)
         self.model = model
         self.env = ChatEnv(settings=settings, db_path=db_path, out_dir=out_dir, policies=policies,
-                           confirm=self.confirm, progress=Progress(enabled=None))
+                           confirm=self.confirm, progress=Progress(enabled=None), profile=profile)
         self.graph = build_chat_graph(self.env, model, self.saver)
         self.resumed = thread_id is not None
         self.thread = thread_id or new_thread_id()
@@ -491,6 +517,8 @@ class Session:
             self.show(line, write_draft(self.env, arg))
         elif name == "/sources":
             self.out(sources_text(self.env))
+        elif name == "/profile":
+            self.out(profile_text(self.env))
         elif name == "/history":
             msgs = [m for m in self.values().get("messages", []) if m.type in ("human", "ai") and m.content]
             if not msgs:
@@ -512,10 +540,11 @@ class Session:
 
 def _explain(exc: Exception) -> str:
     """One line for a failed turn: the message of errors meant for users, the type of anything else."""
+    from agent.profile import ProfileError
     from tools.policies import PolicyFolderError
     from tools.writer import UnsafePathError
 
-    if isinstance(exc, (PolicyFolderError, UnsafePathError)):
+    if isinstance(exc, (PolicyFolderError, UnsafePathError, ProfileError)):
         return str(exc)
     return f"{type(exc).__name__}: {exc} (the session goes on)"
 

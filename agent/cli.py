@@ -56,6 +56,7 @@ def run(
     query: Annotated[str, typer.Argument(help='Topic and jurisdiction, e.g. "stablecoin KZ" or "custody AIFC".')],
     policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="Your policy folder (read-only): .md, .txt, .docx, .pdf.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for drafts and reports [default: policies_out, or AGENT_OUT_DIR].")] = None,
+    profile: Annotated[Optional[Path], typer.Option("--profile", help="Firm profile (company.toml) [default: company.toml in the policy folder, else inferred from the policies].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as one JSON document on stdout and nothing else.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
@@ -75,11 +76,12 @@ def run(
 
     settings = _settings()
     out_dir = out or settings.out_dir
+    _check_profile(profile, policies)
     db_path = _folders(settings, policies=policies, out=out_dir)
     progress = Progress(enabled=False if (json_out or quiet) else None)
     run_id = new_run_id()
     report = _guarded(lambda: run_pipeline(scope, policies=policies, out_dir=out_dir, db_path=db_path, progress=progress,
-                                           run_id=run_id), run_id, debug)
+                                           run_id=run_id, profile=profile), run_id, debug)
 
     if json_out:
         from agent.report import to_json
@@ -132,6 +134,18 @@ def _folders(settings, *, policies: Optional[Path] = None, out: Optional[Path] =
     return settings.db_path
 
 
+def _check_profile(profile: Optional[Path], policies: Optional[Path]) -> None:
+    """A firm profile that cannot be used is bad input, found before any work (exit 2 naming the field)."""
+    from agent.profile import ProfileError, profile_path, read_profile_file
+
+    try:
+        path = profile_path(profile, policies)
+        if path is not None:
+            read_profile_file(path)
+    except ProfileError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+
+
 def _db_path() -> Path:
     return _folders(_settings())
 
@@ -145,13 +159,14 @@ def _guarded(work, run_id: str, debug: bool):  # noqa: ANN001, ANN202
               EXIT_INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 — the CLI boundary: one clear line, exit 1
         from agent.cancel import Cancelled
+        from agent.profile import ProfileError
         from agent.runner import RerunError
         from tools.policies import PolicyFolderError
         from tools.writer import UnsafePathError
 
         if isinstance(exc, Cancelled):
             _fail(f"interrupted; finish the run with: agent runs rerun {run_id} --resume", EXIT_INTERRUPTED)
-        if isinstance(exc, (PolicyFolderError, UnsafePathError, RerunError)):
+        if isinstance(exc, (PolicyFolderError, UnsafePathError, RerunError, ProfileError)):
             _fail(str(exc), EXIT_BAD_INPUT)
         if debug:
             raise
@@ -205,6 +220,7 @@ def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazi
         console.print(f"\n[yellow]{len(conflicts)} policy statement(s) contradict the rules:[/]")
         for c in conflicts:
             console.print(f"  {safe(where(c))}: says {safe(c.policy_says)}; the rule requires {safe(c.rule_requires)}")
+    console.print(_profile_line(report))
     written = sum(1 for d in report.drafts if d.action == "written")
     unchanged = sum(1 for d in report.drafts if d.action == "unchanged")
     kept = [d for d in report.drafts if d.action == "kept_human_edit"]
@@ -220,12 +236,27 @@ def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazi
     console.print(f"Sources: {len(report.sources)} · Run id: {run.id}" + (f" v{run.version}" if run.version > 1 else ""))
 
 
+def _profile_line(report) -> str:  # noqa: ANN001
+    """One line: where the firm profile came from and how many requirements it put out of scope."""
+    from agent.textsafe import markup_safe as safe
+
+    p = report.profile
+    if not p.restricts:
+        what = "none (no company.toml, nothing inferred)" if p.is_empty else "nothing about regime, activities or clients"
+        return f"\nFirm profile: {what} — every requirement applies; see `agent profile init`"
+    origins = [f.origin for f in p.facts().values()]
+    where = (f"{safe(p.file)}, " if p.file else "") + f"{origins.count('inferred')} field(s) inferred from the policies"
+    return (f"\nFirm profile: {safe(p.legal_name.value or 'unnamed firm')} ({where}); "
+            f"{len(report.not_applicable)} requirement(s) not applicable (listed in the report)")
+
+
 @app.command()
 def chat(
     thread: Annotated[Optional[str], typer.Option("--thread", "-t", help="Resume a thread by id (see --list).")] = None,
     list_threads: Annotated[bool, typer.Option("--list", help="List chat threads and exit.")] = False,
     policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="Your policy folder (read-only), for /run and the policy tools.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where confirmed drafts are written [default: policies_out, or AGENT_OUT_DIR].")] = None,
+    profile: Annotated[Optional[Path], typer.Option("--profile", help="Firm profile (company.toml) for /run and the tools [default: company.toml in the policy folder, else inferred].")] = None,
 ) -> None:
     """Interactive session: ask questions, /run analyses, review gaps and write drafts after confirming."""
     from agent import chat as chatmod
@@ -233,6 +264,7 @@ def chat(
     settings = _settings()
     out_dir = out or settings.out_dir
     # An output folder given with --out is checked now; the default one only when a draft is written.
+    _check_profile(profile, policies)
     _folders(settings, policies=policies, out=out_dir, create_out=out is not None)
     if list_threads:
         rows = chatmod.list_threads(settings.db_path)
@@ -252,7 +284,8 @@ def chat(
         from agent.llm import default_factory
 
         model = default_factory(settings)("analyst")
-    session = chatmod.Session(settings, db_path=settings.db_path, out_dir=out_dir, policies=policies, thread_id=thread, model=model)
+    session = chatmod.Session(settings, db_path=settings.db_path, out_dir=out_dir, policies=policies, thread_id=thread, model=model,
+                              profile=profile)
     raise typer.Exit(session.run())
 
 
@@ -341,6 +374,7 @@ def runs_rerun(
     resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted or failed run from its last checkpoint (same version).")] = False,
     policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="A different policy folder for the re-run (read-only).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="A different output folder [default: the run's].")] = None,
+    profile: Annotated[Optional[Path], typer.Option("--profile", help="A firm profile (company.toml) for the re-run (with --from research, analysis or gaps).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the new version's report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
@@ -352,7 +386,7 @@ def runs_rerun(
 
     if (from_step is None) == (not resume):
         _fail("give either --from STEP (re-run from a step as a new version) or --resume (finish an interrupted run).", EXIT_BAD_INPUT)
-    if resume and (policies is not None or out is not None):
+    if resume and (policies is not None or out is not None or profile is not None):
         _fail("--resume finishes the run with the folders it started with; use --from STEP to change them.", EXIT_BAD_INPUT)
     settings = _settings()
     db_path = _db_path()
@@ -361,12 +395,15 @@ def runs_rerun(
         latest = max(store.versions(rid), key=lambda v: v.version)
     # The run's own policy folder is checked by the step that reads it (a re-run from drafts never does).
     _folders(settings, policies=policies, out=out or (Path(latest.out_dir) if latest.out_dir else None))
+    if profile is not None or policies is not None:
+        _check_profile(profile, policies)
     progress = Progress(enabled=False if (json_out or quiet) else None)
 
     def work():  # noqa: ANN202
         if resume:
             return resume_pipeline(rid, db_path=db_path, progress=progress)
-        return rerun_pipeline(rid, from_step or "", db_path=db_path, progress=progress, policies=policies, out_dir=out)
+        return rerun_pipeline(rid, from_step or "", db_path=db_path, progress=progress, policies=policies, out_dir=out,
+                              profile=profile)
 
     report = _guarded(work, rid, debug)
     if json_out:
@@ -375,6 +412,126 @@ def runs_rerun(
         sys.stdout.write(to_json(report))
         return
     _print_summary(report)
+
+
+profile_app = typer.Typer(
+    help="The firm profile (company.toml): who the firm is, which decides which requirements apply to it.",
+    no_args_is_help=True, rich_markup_mode=None,
+)
+app.add_typer(profile_app, name="profile")
+
+
+@profile_app.command("show")
+def profile_show(
+    policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="Policy folder: its company.toml, and what its policies state.")] = None,
+    profile: Annotated[Optional[Path], typer.Option("--profile", help="A company.toml to use instead of the policy folder's.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+) -> None:
+    """The profile a run would use, each field with its origin: file, inferred (with the quote) or default."""
+    from agent.profile import ProfileError, effective, rows
+    from agent.textsafe import printable
+
+    said, notes = _folder_sentences(policies)
+    try:
+        firm, more = effective(profile, policies, said)
+    except ProfileError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    if json_out:
+        sys.stdout.write(firm.model_dump_json(indent=2) + "\n")
+        return
+    sources = ([printable(firm.file)] if firm.file else []) + ([f"the policies in {printable(str(policies))}"] if policies else [])
+    typer.echo(f"Firm profile from {' and '.join(sources) or 'nothing (no company.toml, no policy folder)'}:")
+    width = max(len(name) for name, _, _ in rows(firm))
+    for name, value, origin in rows(firm):
+        typer.echo(f"  {name:<{width}}  {printable(value)}  [{printable(origin)}]")
+    for note in (*notes, *more):
+        typer.echo(f"note: {printable(note)}")
+    if firm.is_empty:
+        typer.echo("Nothing is known about the firm, so every requirement applies. Write a profile with: agent profile init")
+
+
+def _folder_sentences(policies: Optional[Path]):  # noqa: ANN202
+    """Sentences of a policy folder (checked first, like a run's), and the reader's warnings."""
+    if policies is None:
+        return [], []
+    from agent.preflight import InputError, check_policies
+    from agent.profile import read_folder_sentences
+    from tools.policies import PolicyFolderError
+
+    try:
+        check_policies(policies)
+        said, warnings = read_folder_sentences(policies)
+    except (InputError, PolicyFolderError) as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    return said, [f"policy folder: {w}" for w in warnings]
+
+
+@profile_app.command("init")
+def profile_init(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the profile.")] = Path("company.toml"),
+    from_policies: Annotated[Optional[Path], typer.Option("--from-policies", help="Pre-fill from what this policy folder states (it is only read).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Legal name.")] = None,
+    jurisdiction: Annotated[Optional[list[str]], typer.Option("--jurisdiction", help="Jurisdiction (ISO code or name); repeat for several.")] = None,
+    regime: Annotated[Optional[str], typer.Option("--regime", help='"AIFC" (AIFC participant) or "national" (Kazakhstan outside the AIFC).')] = None,
+    licence: Annotated[Optional[list[str]], typer.Option("--licence", help="A licence or authorisation held; repeat for several.")] = None,
+    activity: Annotated[Optional[list[str]], typer.Option("--activity", help="An activity carried on (stablecoin_issuer, trading_venue, broker_dealer, custodian, money_services, advisory, staking_lending, mining); repeat for several.")] = None,
+    client: Annotated[Optional[list[str]], typer.Option("--client", help="A client type served (retail, professional); repeat for several.")] = None,
+    third_party_custodians: Annotated[Optional[bool], typer.Option("--third-party-custodians/--no-third-party-custodians", help="Whether client assets are placed with third-party custodians.")] = None,
+    role: Annotated[Optional[list[str]], typer.Option("--role", help="KEY=TITLE, e.g. mlro='Head of Financial Crime'; repeat for several.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt, even on a terminal.")] = False,
+) -> None:
+    """Write a company.toml: from flags, from prompts (on a terminal, for what flags leave out), pre-filled from a folder."""
+    from agent.profile import ProfileError, effective, profile_init_text
+
+    if from_policies is not None:
+        from agent.preflight import _within
+
+        if _within(out.parent if out.name else out, from_policies):
+            _fail(f"{out} is inside the policy folder {from_policies}, which is only ever read; write the profile "
+                  "elsewhere (--out) and copy it into the folder yourself.", EXIT_BAD_INPUT)
+    if out.exists() and not force:
+        _fail(f"{out} already exists; use --force to overwrite it.", EXIT_BAD_INPUT)
+    if out.exists() and not out.is_file():
+        _fail(f"{out} is not a file.", EXIT_BAD_INPUT)
+    said, notes = _folder_sentences(from_policies)
+    given = {"legal_name": name, "jurisdictions": jurisdiction or None, "regime": regime, "licences": licence or None,
+             "activities": activity or None, "clients": client or None, "third_party_custodians": third_party_custodians,
+             "roles": _roles_flag(role)}
+    ask = None if no_input or not sys.stdin.isatty() else _prompt
+    try:
+        # pre-filled with what a run on the folder would use: its company.toml, then what its policies state
+        base = effective(None, from_policies, said)[0] if from_policies is not None else None
+        text = profile_init_text(given, said, ask, base=base)
+    except ProfileError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    except (EOFError, KeyboardInterrupt):
+        _fail("stopped; nothing was written.", EXIT_INTERRUPTED)
+    tmp = out.with_name(f".{out.name}.tmp")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, out)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"Wrote {out}. Check it, then put it in the root of your policy folder or pass it with --profile.")
+
+
+def _roles_flag(values: Optional[list[str]]) -> Optional[dict[str, str]]:
+    if not values:
+        return None
+    out = {}
+    for item in values:
+        key, sep, title = item.partition("=")
+        if not sep:
+            _fail(f"--role {item!r}: write it as KEY=TITLE, e.g. mlro='Head of Financial Crime'.", EXIT_BAD_INPUT)
+        out[key.strip()] = title.strip()
+    return out
+
+
+def _prompt(question: str, default: str) -> str:
+    from agent.textsafe import clean_text
+
+    return clean_text(typer.prompt(question, default=default, show_default=bool(default)))
 
 
 def main() -> None:

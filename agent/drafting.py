@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 
 from agent.conflicts import where as conflict_at
 from agent.domains import PROFILES
-from agent.models import Assessment, Gap, PolicyDraft, Requirement, Scope, Source
+from agent.models import Assessment, FirmProfile, Gap, PolicyDraft, Requirement, Scope, Source
+from agent.profile import ACTIVITY_LABELS
 
 _SUBJECT = re.compile(
     r"^(?:the|a|an|each|every|all|any|firms?|issuers?|licensed|licensees?|vasps?|operators?|custodians?|"
@@ -30,6 +31,33 @@ _TOPIC_LABEL = {
     "tax": "the tax treatment of its digital-asset activity",
     "payments": "payment services involving digital assets (on/off-ramps, transfers)",
 }
+
+
+# Topic wording for a firm that is known not to carry on the activity the topic is usually about.
+_TOPIC_LABEL_NOT_ISSUER = "stablecoins issued by others that it admits to trading, holds or transfers for clients"
+# Drafting role names -> profile role keys, so a draft names roles the way the firm does.
+_ROLE_KEYS = {
+    "MLRO": "mlro", "Money Laundering Reporting Officer (MLRO)": "mlro", "Compliance Officer": "compliance_officer",
+    "Chief Information Security Officer": "ciso", "Chief Financial Officer": "cfo", "Chief Executive Officer": "ceo",
+    "Data Protection Officer": "dpo", "Internal Audit (or outsourced equivalent)": "internal_audit",
+}
+
+
+def topic_labels(scope: Scope, profile: FirmProfile | None) -> list[str]:
+    """What the policy covers: the query's topics, worded for what the firm actually does."""
+    not_issuer = profile is not None and profile.activities["stablecoin_issuer"].value is False
+    return [_TOPIC_LABEL_NOT_ISSUER if t == "stablecoin" and not_issuer else _TOPIC_LABEL[t] for t in scope.topics]
+
+
+def role_name(name: str, profile: FirmProfile | None) -> str:
+    """A drafting role, with the title the firm uses for it when its profile names one."""
+    key = _ROLE_KEYS.get(name)
+    fact = profile.roles.get(key) if profile is not None and key else None
+    if fact is None or not fact.value:
+        return name
+    # the firm's own title (and holder) when it names the role; else the role with the firm's title beside it
+    base = re.sub(r"\s*\(.*\)$", "", name)
+    return fact.value if base.lower() in fact.value.lower() else f"{name} ({fact.value})"
 
 
 _SENT = re.compile(r"(?<=[.;])\s+(?=[A-Z])")
@@ -74,9 +102,14 @@ def draft_for_gap(
     regimes: Mapping[str, str],
     pack_as_of: str,
     tailored: Mapping[str, tuple[str, Sequence[str]]] | None = None,
+    profile: FirmProfile | None = None,
 ) -> PolicyDraft:
-    """The embedded draft; ``tailored`` (requirement id → statement, operating steps) comes from the model."""
+    """The embedded draft; ``tailored`` (requirement id → statement, operating steps) comes from the model.
+
+    ``profile`` (the firm profile) names the company and its roles and words the scope for what it does.
+    """
     tailored = tailored or {}
+    firm = profile
     profile = PROFILES[gap.domain]
     domain_reqs = [r for r in requirements if r.domain == gap.domain]
     open_ids = set(gap.requirement_ids)
@@ -89,10 +122,11 @@ def draft_for_gap(
     w("")
     w("| Field | Value |")
     w("| --- | --- |")
-    w("| Company | [Company legal name] |")
+    name = firm.legal_name.value if firm is not None and firm.legal_name.value else "[Company legal name]"
+    w(f"| Company | {name} |")
     w(f"| Document | {profile.policy_title} |")
     w("| Version | 0.1 — DRAFT for compliance review |")
-    w(f"| Policy owner | {profile.owner} |")
+    w(f"| Policy owner | {role_name(profile.owner, firm)} |")
     w(f"| Closes | {gap.id} ({gap.priority} priority) |")
     w(f"| Jurisdiction | {scope.jurisdiction_name} ({', '.join(sorted({r.regime for r in domain_reqs}))}) |")
     w(f"| Requirements addressed | {', '.join(r.id for r in domain_reqs)} |")
@@ -114,7 +148,10 @@ def draft_for_gap(
     w("")
     w("## 2. Scope")
     w("")
-    w(f"This policy applies to all directors, employees and contractors of the Company, and to outsourced providers acting on its behalf, in relation to {'; '.join(_TOPIC_LABEL[t] for t in scope.topics)}.")
+    w(f"This policy applies to all directors, employees and contractors of the Company, and to outsourced providers acting on its behalf, in relation to {'; '.join(topic_labels(scope, firm))}.")
+    does = [ACTIVITY_LABELS[a] for a, f in (firm.activities.items() if firm is not None else ()) if f.value]
+    if does:
+        w(f"The Company's activities (firm profile): {'; '.join(does)}.")
     for key in sorted({r.regime for r in domain_reqs}):
         if key in regimes:
             w(f"- **{key}**: {regimes[key]}")
@@ -174,7 +211,7 @@ def draft_for_gap(
     w("| Role | Responsibility |")
     w("| --- | --- |")
     for role, duty in profile.roles:
-        w(f"| {role} | {duty} |")
+        w(f"| {role_name(role, firm)} | {duty} |")
     w("")
 
     w("## 6. Procedures")

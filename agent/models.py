@@ -43,6 +43,22 @@ Topic = Literal[
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 
+# What a firm does: the activities a requirement can be limited to (pack `applies_to`).
+Activity = Literal[
+    "stablecoin_issuer",
+    "trading_venue",
+    "broker_dealer",
+    "custodian",
+    "money_services",
+    "advisory",
+    "staking_lending",
+    "mining",
+]
+ACTIVITIES: tuple[str, ...] = get_args(Activity)
+ClientType = Literal["retail", "professional"]
+CLIENT_TYPES: tuple[str, ...] = get_args(ClientType)
+Origin = Literal["file", "inferred", "default"]
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -318,6 +334,82 @@ class Comparison(Frozen):
                         self.status_changes, self.gaps_opened, self.gaps_closed, self.sources_added, self.sources_removed))
 
 
+# --- firm profile and applicability ---------------------------------------------
+
+
+class TextFact(Frozen):
+    """One profile field: its value and where it came from (inferred values quote the policy)."""
+
+    value: str | None = None
+    origin: Origin = "default"
+    evidence: tuple[Evidence, ...] = ()
+
+
+class ListFact(Frozen):
+    value: tuple[str, ...] = ()
+    origin: Origin = "default"
+    evidence: tuple[Evidence, ...] = ()
+
+
+class FlagFact(Frozen):
+    """A yes/no fact; ``None`` means not known (nothing stated, or statements disagree)."""
+
+    value: bool | None = None
+    origin: Origin = "default"
+    evidence: tuple[Evidence, ...] = ()
+
+
+def _unknown(keys: tuple[str, ...]) -> dict[str, FlagFact]:
+    return {k: FlagFact() for k in keys}
+
+
+class FirmProfile(Frozen):
+    """Who the firm is: from company.toml, else inferred from its policies, else unknown (default)."""
+
+    legal_name: TextFact = TextFact()
+    jurisdictions: ListFact = ListFact()
+    regime: TextFact = Field(default=TextFact(), description="Pack regime key, e.g. 'AIFC' (AIFC participant) or 'national'")
+    licences: ListFact = ListFact()
+    activities: dict[Activity, FlagFact] = Field(default_factory=lambda: _unknown(ACTIVITIES))
+    clients: dict[ClientType, FlagFact] = Field(default_factory=lambda: _unknown(CLIENT_TYPES))
+    third_party_custodians: FlagFact = FlagFact()
+    roles: dict[str, TextFact] = Field(default_factory=dict, description="Key role (mlro, ciso, ...) -> the title the firm uses")
+    file: str | None = Field(default=None, description="The company.toml that was read, if any")
+
+    def facts(self) -> dict[str, TextFact | ListFact | FlagFact]:
+        """Every field by a dotted name (activities.custodian, roles.mlro, ...)."""
+        out: dict[str, TextFact | ListFact | FlagFact] = {
+            "legal_name": self.legal_name, "jurisdictions": self.jurisdictions, "regime": self.regime,
+            "licences": self.licences,
+        }
+        out.update({f"activities.{k}": v for k, v in self.activities.items()})
+        out.update({f"clients.{k}": v for k, v in self.clients.items()})
+        out["third_party_custodians"] = self.third_party_custodians
+        out.update({f"roles.{k}": v for k, v in self.roles.items()})
+        return out
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing known: no file and nothing inferred."""
+        return all(f.origin == "default" for f in self.facts().values())
+
+    @property
+    def restricts(self) -> bool:
+        """Does the profile know anything applicability depends on (regime, activities, clients, custodians)?"""
+        return bool(self.regime.value) or self.third_party_custodians.value is not None or any(
+            f.value is not None for f in (*self.activities.values(), *self.clients.values()))
+
+
+class NotApplicable(Frozen):
+    """A requirement the firm's profile puts out of scope, with the reason (and the statement behind it)."""
+
+    requirement_id: str
+    title: str
+    domain: Domain
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+
+
 class RunReport(Frozen):
     """The document printed by `agent run --json` (schema: agent/schemas/report.schema.json)."""
 
@@ -331,3 +423,5 @@ class RunReport(Frozen):
     sources: tuple[Source, ...]
     run: RunInfo
     comparison: Comparison | None = Field(default=None, description="Changes since the previous run of the same scope; null for the first")
+    profile: FirmProfile = Field(default_factory=FirmProfile, description="The firm profile the run used: each field's value and origin")
+    not_applicable: tuple[NotApplicable, ...] = Field(default=(), description="Requirements the profile puts out of scope, with the reason")

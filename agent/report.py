@@ -11,6 +11,7 @@ from agent.domains import PROFILES
 from agent.models import (
     Citation,
     Claim,
+    FirmProfile,
     KeyQuoteSource,
     RunInfo,
     RunReport,
@@ -55,6 +56,8 @@ def build_report(state: Mapping[str, Any], finished_at: str, report_files: Seque
         drafts=tuple(state.get("outputs", [])),
         sources=tuple(state["sources"]),
         run=run,
+        profile=state.get("profile") or FirmProfile(),
+        not_applicable=tuple(state.get("not_applicable", [])),
     )
     previous = state.get("previous")
     if previous is not None:
@@ -180,13 +183,16 @@ def _gap_section(r: RunReport, number: Mapping[str, int]) -> list[str]:
             f"{sum(1 for a in r.assessments if a.status == 'insufficient_evidence')} with insufficient evidence. "
             f"{len(r.gaps)} gap(s) found, {len(crit)} critical."
         )
-        conflicts = [c for a in r.assessments for c in a.conflicts]
-        if conflicts:
-            out.append(
-                f"{len(conflicts)} policy statement(s) contradict a figure the rules require "
-                f"({'; '.join(sorted({c.file for c in conflicts}))}); each is named below with what to change."
-            )
+    if r.not_applicable:
+        out[-1] += f" {len(r.not_applicable)} requirement(s) do not apply to this firm (see *Not Applicable*)."
+    conflicts = [c for a in r.assessments for c in a.conflicts]
+    if conflicts:
+        out.append(
+            f"{len(conflicts)} policy statement(s) contradict a figure the rules require "
+            f"({'; '.join(sorted({c.file for c in conflicts}))}); each is named below with what to change."
+        )
     out.append("")
+    out += _profile_section(r)
     for prio in ("critical", "high", "medium", "low"):
         group = [g for g in r.gaps if g.priority == prio]
         if not group:
@@ -217,6 +223,7 @@ def _gap_section(r: RunReport, number: Mapping[str, int]) -> list[str]:
         clash = "<br>".join(f"{describe(c, titles)}{_refs([Citation(source_id=c.source_id)], number)}" for c in a.conflicts) or "—"
         out.append(f"| {q.id} {q.title}{' *(baseline)*' if q.baseline else ''} | {q.domain} | {q.priority} | {_ICON[a.status]} {a.status} | {ev} | {'; '.join(a.missing) or '—'} | {clash} |")
     out.append("")
+    out += _not_applicable_section(r)
     return out
 
 
@@ -230,6 +237,55 @@ def _conflict_lines(req_ids: Sequence[str], by_req: Mapping[str, Any], number: M
         out.append(f"- {where(c)}: “{c.quote}” says **{c.policy_says}**; the rule requires **{c.rule_requires}**"
                    f" ({c.locator or c.source_id}){_refs([Citation(source_id=c.source_id)], number)}")
     return [*out, ""]
+
+
+def _profile_section(r: RunReport) -> list[str]:
+    """The firm profile the run used, each field with its origin, and how to correct it."""
+    from agent.profile import rows
+
+    p = r.profile
+    out = ["## Firm Profile", ""]
+    if p.is_empty:
+        return out + [
+            "No firm profile: no `company.toml` was given and the policies state nothing the profile rules recognise, "
+            "so **every requirement selected for the query applies**. Describe the firm in a `company.toml` "
+            "(`agent profile init`) to exclude what does not apply to it.", ""]
+    known = [(name, value, origin) for name, value, origin in rows(p) if origin != "default"]
+    if not p.restricts:
+        out += ["The profile states nothing about the firm's regime, activities, clients or custodians, so **every "
+                "requirement selected for the query applies**. Describe the firm in a `company.toml` "
+                "(`agent profile init`) to exclude what does not apply to it.", ""]
+    out += ["| Field | Value | Origin |", "| --- | --- | --- |"]
+    out += [f"| {name} | {_cell(value)} | {_cell(origin)} |" for name, value, origin in known]
+    unknown = [name for name, _, origin in rows(p) if origin == "default" and not name.startswith("roles.")]
+    out.append("")
+    if unknown:
+        out += [f"Not known: {', '.join(unknown)}.", ""]
+    inferred = [name for name, _, origin in known if origin.startswith("inferred")]
+    if inferred:
+        out += [f"{len(inferred)} field(s) were inferred from the policies ({', '.join(inferred)}). If one is wrong, "
+                "state it in a `company.toml` in the policy folder (or give one with `--profile FILE`); "
+                "`agent profile init --from-policies DIR` writes one pre-filled for you to correct.", ""]
+    return out
+
+
+def _not_applicable_section(r: RunReport) -> list[str]:
+    out = ["## Not Applicable", ""]
+    if not r.not_applicable:
+        reason = ("no firm profile was available" if r.profile.is_empty else
+                  "the firm's profile restricts nothing" if not r.profile.restricts else "the firm's profile excludes none of them")
+        return out + [f"- None: every requirement selected for the query was assessed ({reason}).", ""]
+    out += ["Requirements selected for the query that do not bind this firm, so they were not assessed and open no gap:", "",
+            "| Requirement | Domain | Reason | Statement |", "| --- | --- | --- | --- |"]
+    for n in r.not_applicable:
+        ev = "<br>".join(f"{e.file} L{e.line_start}-{e.line_end}: “{e.quote}”" for e in n.evidence) or "—"
+        out.append(f"| {n.requirement_id} {_cell(n.title)} | {n.domain} | {_cell(n.reason)} | {_cell(ev)} |")
+    out.append("")
+    return out
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _policy_update_section(r: RunReport) -> list[str]:

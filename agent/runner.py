@@ -30,6 +30,7 @@ def run_pipeline(
     run_id: str | None = None,
     context=None,  # graphs.context.RunContext; None = from settings (keys in the environment)
     write_drafts: bool = True,
+    profile: Path | None = None,  # --profile FILE; None: company.toml in the policy folder, if any
 ) -> RunReport:
     """Execute the graph with a SQLite checkpointer; returns the run's report."""
     from agent.runstore import RunStore
@@ -46,6 +47,7 @@ def run_pipeline(
         "run_id": run_id, "version": 1, "rerun_from": None, "previous": previous,
         "query": scope.query, "scope": scope,
         "policies_dir": str(policies) if policies else None,
+        "profile_path": str(profile) if profile else None,
         "out_dir": str(out_dir), "started_at": started, "write_drafts": write_drafts,
     }
     progress.start(run_id, _scope_line(scope), engine_line(ctx))
@@ -75,6 +77,7 @@ def rerun_pipeline(
     policies: Path | None = None,
     out_dir: Path | None = None,
     context=None,
+    profile: Path | None = None,
 ) -> RunReport:
     """Re-run ``run_id`` from a step as a new version: earlier steps are reused from the checkpoints.
 
@@ -89,6 +92,9 @@ def rerun_pipeline(
     node = RERUN_STEPS.get(from_step.lower())
     if node is None:
         raise RerunError(f"cannot re-run from {from_step!r}; choose one of: research, analysis, gaps, drafts.")
+    if profile is not None and node == "draft":
+        raise RerunError("--profile changes which requirements apply, so it needs a re-run from gaps (or an earlier step), "
+                         "not from drafts.")
     with RunStore(db_path) as store:
         versions = store.versions(run_id)
         if not versions:
@@ -117,6 +123,8 @@ def rerun_pipeline(
     # The fork checkpoint holds only what earlier steps produced (their warnings included): nothing to clear.
     update = {"version": version, "rerun_from": from_step.lower(), "previous": base, "started_at": started,
               "policies_dir": new_policies, "out_dir": new_out}
+    if profile is not None:
+        update["profile_path"] = str(profile)
     with RunStore(db_path) as store:
         store.start(run_id, version, scope, started, new_out, new_policies, rerun_from=from_step.lower())
     progress.start(f"{run_id} v{version}", _scope_line(scope) + f" — re-run from {from_step}", engine_line(ctx))

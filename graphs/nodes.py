@@ -12,7 +12,8 @@ from typing import Any
 
 from agent import assess as coverage
 from agent import conflicts
-from agent import drafting, embedded, live, prompts, gaps as gapmod, report as reporting
+from agent import applicability, drafting, embedded, live, prompts, gaps as gapmod, report as reporting
+from agent import profile as profiles
 from agent.knowledge import load
 from agent.knowledge.schema import PackRequirement
 from agent.llm import ModelError
@@ -287,6 +288,37 @@ def read_policies_node(state: PipelineState, ctx: RunContext) -> Update:
     }
 
 
+@step("profile")
+def profile_node(state: PipelineState, ctx: RunContext) -> Update:
+    """Who the firm is (company.toml, then what its policies state) and which requirements bind it."""
+    from pathlib import Path
+
+    scope = state["scope"]
+    docs, warnings = prepared_docs(state.get("policies_dir"), state.get("policy_digest", ""))
+    explicit, folder = state.get("profile_path"), state.get("policies_dir")
+    profile, notes = profiles.effective(Path(explicit) if explicit else None, Path(folder) if folder else None,
+                                        profiles.sentences_of(docs))
+    pack_reqs = {r.id: pr for r in state["requirements"] if (pr := pack_requirement(r.id, scope.jurisdiction))}
+    result = applicability.split(state["requirements"], pack_reqs, profile, scope.topics)
+    warnings += [*notes, *result.notes]
+    if not profile.restricts:
+        warnings.append(("No firm profile: no company.toml was given and the policies state" if profile.is_empty else
+                         "The firm profile states") + " nothing about the firm's regime, activities, clients or custodians, "
+                        "so every requirement selected for the query applies. Describe the firm in company.toml "
+                        "(agent profile init) to exclude what does not apply to it.")
+    if profile.jurisdictions.value and scope.jurisdiction not in profile.jurisdictions.value:
+        warnings.append(f"The firm's profile names {', '.join(profile.jurisdictions.value)}; the query asks about "
+                        f"{scope.jurisdiction_name}.")
+    origins = [f.origin for f in profile.facts().values()]
+    source = (f"{origins.count('file')} fields from {Path(profile.file).name}, " if profile.file else "") + \
+        f"{origins.count('inferred')} inferred"
+    return {
+        "profile": profile, "not_applicable": result.not_applicable, "requirements": result.applicable,
+        "warnings": warnings,
+        "_detail": f"{source}; {len(result.applicable)} requirements apply, {len(result.not_applicable)} not applicable",
+    }
+
+
 def pack_requirement(req_id: str, jurisdiction: str) -> PackRequirement | None:
     for code in (jurisdiction, "INTL"):
         try:
@@ -365,7 +397,8 @@ def draft_node(task: DraftTask, ctx: RunContext) -> Update:
     gap = task["gap"]
     args = (gap, st["requirements"], {a.requirement_id: a for a in st.get("assessments", [])},
             st["elements"], {s.id: s for s in st["sources"]}, st["scope"], st["regimes"], str(st["pack_as_of"]))
-    draft = drafting.draft_for_gap(*args)
+    firm = st.get("profile")
+    draft = drafting.draft_for_gap(*args, profile=firm)
     if ctx.client is None:
         return {"drafts": [draft], "_detail": f"{draft.file_name} ({draft.kind})"}
     evidence = [e for a in st.get("assessments", []) if a.requirement_id in gap.requirement_ids for e in a.evidence]
@@ -383,7 +416,8 @@ def draft_node(task: DraftTask, ctx: RunContext) -> Update:
                 "warnings": [f"Drafting {gap.id}: the model returned no section for the gap's requirement ids; the embedded draft was kept."],
                 "_detail": f"{draft.file_name} (model draft rejected)"}
     detail = f"{draft.file_name} ({draft.kind}); {len(tailored)}/{len(open_reqs)} sections tailored"
-    return {"drafts": [drafting.draft_for_gap(*args, tailored=tailored)], "_engine": "live", "_tokens": tokens, "_detail": detail}
+    return {"drafts": [drafting.draft_for_gap(*args, tailored=tailored, profile=firm)], "_engine": "live", "_tokens": tokens,
+            "_detail": detail}
 
 
 @step("write_outputs")

@@ -11,7 +11,9 @@ from agent.models import (
     Assessment,
     DraftOutput,
     Finding,
+    FirmProfile,
     Gap,
+    NotApplicable,
     PolicyDraft,
     PolicyInput,
     RegulatoryAnalysis,
@@ -50,6 +52,7 @@ class PipelineState(TypedDict, total=False):
     query: str
     scope: Scope
     policies_dir: str | None
+    profile_path: str | None  # --profile FILE; else company.toml in the policy folder's root, if any
     out_dir: str
     write_drafts: bool  # False in chat: drafts are proposed, and written only after the user confirms
     started_at: str
@@ -73,6 +76,8 @@ class PipelineState(TypedDict, total=False):
     # policies, assessment, gaps, drafts
     policy_input: PolicyInput
     policy_digest: str
+    profile: FirmProfile
+    not_applicable: list[NotApplicable]  # requirements the profile puts out of scope (never assessed)
     assessments: Annotated[list[Assessment], merge_by("requirement_id")]
     compliance_status: dict[str, str]
     gaps: list[Gap]
@@ -89,7 +94,10 @@ class AssessTask(TypedDict):
     requirement_ids: list[str]
     requirements: list[Requirement]
     policies_dir: str | None
+    profile_path: str | None  # --profile FILE; else company.toml in the policy folder's root, if any
     policy_digest: str
+    profile: FirmProfile
+    not_applicable: list[NotApplicable]  # requirements the profile puts out of scope (never assessed)
     jurisdiction: str
     topics: tuple[str, ...]
 

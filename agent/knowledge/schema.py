@@ -8,7 +8,7 @@ from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.models import Domain, Frozen, Legislation, Priority, Tier, Topic
+from agent.models import ACTIVITIES, CLIENT_TYPES, Activity, ClientType, Domain, Frozen, Legislation, Priority, Tier, Topic
 
 Section = Literal["status", "pillar", "analysis", "consideration", "uncertainty"]
 
@@ -139,6 +139,35 @@ class CoverageElement(Frozen):
         return self
 
 
+class AppliesTo(Frozen):
+    """Who a requirement binds: any of these activities, client types and regimes ("any": no limit)."""
+
+    activities: tuple[Activity | Literal["any"], ...] = Field(min_length=1)
+    clients: tuple[ClientType | Literal["any"], ...] = Field(min_length=1)
+    regimes: tuple[str, ...] = Field(min_length=1, description="Pack regime keys, or 'any'")
+
+
+# Profile facts an `unless` condition may name (agent.models.FirmProfile.facts()).
+UNLESS_FACTS = frozenset(
+    {"third_party_custodians"} | {f"activities.{a}" for a in ACTIVITIES} | {f"clients.{c}" for c in CLIENT_TYPES}
+)
+
+
+class Unless(Frozen):
+    """A statement about the firm that switches a requirement off, e.g. no third-party custodians."""
+
+    fact: str = Field(description="Profile fact, e.g. 'third_party_custodians'")
+    equals: bool
+    statement: str = Field(description="The statement in words, for the reason shown in reports")
+
+    @field_validator("fact")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in UNLESS_FACTS:
+            raise ValueError(f"unknown profile fact {v!r}; one of {sorted(UNLESS_FACTS)}")
+        return v
+
+
 class PackRequirement(Frozen):
     id: str = Field(pattern=r"^[A-Z]{2,4}(-[A-Z0-9]+)+$")
     regime: str
@@ -150,6 +179,9 @@ class PackRequirement(Frozen):
     citations: tuple[PackCitation, ...] = Field(min_length=1)
     elements: tuple[CoverageElement, ...] = Field(min_length=1)
     as_of: dt.date
+    applies_to: AppliesTo | None = Field(
+        default=None, description="Whom it binds; required in a pack (None, outside one, binds everyone)")
+    unless: tuple[Unless, ...] = ()
 
 
 class PackLegislation(Legislation):
@@ -203,6 +235,11 @@ class Pack(Frozen):
             check(r.id, r.citations)
             if r.regime not in self.regimes:
                 raise ValueError(f"{r.id}: unknown regime {r.regime!r}")
+            if r.applies_to is None:
+                raise ValueError(f"{r.id}: applies_to is required (activities, clients, regimes)")
+            unknown = set(r.applies_to.regimes) - set(self.regimes) - {"any"}
+            if unknown:
+                raise ValueError(f"{r.id}: applies_to names unknown regime(s) {sorted(unknown)}")
             for el in r.elements:
                 if el.quantity is not None:
                     _check_quantity(r, el.quantity, by_id)
