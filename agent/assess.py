@@ -8,6 +8,7 @@ readable policy at all: insufficient_evidence. See README "How coverage is decid
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from bisect import bisect_left, bisect_right
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from agent.knowledge.lexicon import compile_pattern
 from agent.knowledge.schema import CoverageElement, PackRequirement
 from agent.models import DOMAINS, Assessment, Evidence, Status
-from agent.prefilter import WordIndex, finditer
+from agent.prefilter import NO_CANDIDATES as _NO_CANDIDATES
+from agent.prefilter import PatternSet, WordIndex, finditer
 
 _NEGATION = re.compile(
     r"\b(?:not|no|never|without|nor|neither|cannot|lacks?|lacking|absence of|none)\b|n't\b",
@@ -174,23 +176,42 @@ def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[in
     cached = doc.groups.get(patterns)
     if cached is not None:
         return cached  # computed by another thread while this one waited
-    merged: dict[int, list[int]] = {}
+    known = doc.hits
+    found = []
     for pat in patterns:
-        hits = doc.hits.get(pat)
+        hits = known.get(pat)
         if hits is None:
-            hits = {}
-            for start, end in finditer(compile_pattern(pat), doc.text, doc.word_index()):
-                i = _sentence_at(doc, start)
-                if i < 0:
-                    continue
-                s = doc.sentences[i]
-                if end <= s.end:
-                    hits.setdefault(i, []).append(start - s.start)
-            doc.hits[pat] = hits
-        for i, offs in hits.items():
-            merged.setdefault(i, []).extend(offs)
+            hits = known[pat] = _pattern_hits(doc, compile_pattern(pat))
+        if hits:
+            found.append(hits)
+    if not found:
+        merged = _NO_HITS
+    else:
+        merged = {}
+        for hits in found:
+            for i, offs in hits.items():
+                merged.setdefault(i, []).extend(offs)
     doc.groups[patterns] = merged
     return merged
+
+
+_NO_HITS: dict[int, list[int]] = {}  # shared by every pattern and group without hits; never modified
+
+
+def _pattern_hits(doc: Doc, rx: re.Pattern[str]) -> dict[int, list[int]]:
+    """Sentence index -> offsets within it of the pattern's matches that lie inside one sentence."""
+    index = doc.word_index()
+    if index.planned(rx) is _NO_CANDIDATES:
+        return _NO_HITS  # no word of the document begins like a match
+    hits: dict[int, list[int]] = {}
+    for start, end in finditer(rx, doc.text, index):
+        i = _sentence_at(doc, start)
+        if i < 0:
+            continue
+        s = doc.sentences[i]
+        if end <= s.end:
+            hits.setdefault(i, []).append(start - s.start)
+    return hits or _NO_HITS
 
 
 def find_element(doc: Doc, element: CoverageElement) -> Sentence | None:
@@ -225,7 +246,20 @@ Findings = dict[str, Row]
 
 def scan_document(doc: Doc, reqs: Iterable[PackRequirement]) -> Findings:
     """The evidencing sentence of every element of every requirement, in one document."""
+    reqs = tuple(reqs)
+    # one look-up of the document's words for every pattern of every element (agent.prefilter.PatternSet)
+    doc.word_index().prime(pattern_set(reqs))
     return {r.id: tuple(find_element(doc, el) for el in r.elements) for r in reqs}
+
+
+def pattern_set(reqs: Sequence[PackRequirement]) -> PatternSet:
+    """Every pattern of the requirements' elements (exclusions included), ready to prime a word index."""
+    return _pattern_set(tuple(p for r in reqs for el in r.elements for g in (*el.all_of, el.exclude) for p in g))
+
+
+@functools.lru_cache(maxsize=32)
+def _pattern_set(patterns: tuple[str, ...]) -> PatternSet:
+    return PatternSet(compile_pattern(p) for p in dict.fromkeys(patterns))
 
 
 def assess_requirement(req: PackRequirement, findings: Sequence[Findings]) -> Assessment:
