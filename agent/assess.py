@@ -66,6 +66,14 @@ class Doc:
             self.words.append(WordIndex(self.text))
         return self.words[0]
 
+    # Picklable (a document can be prepared in one process and used in another): the caches and the lock
+    # stay behind and are rebuilt where the document is used.
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "hits": {}, "groups": {}, "words": [], "lock": None}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state, lock=threading.Lock())
+
 
 def prepare(path: str, lines: Sequence[str]) -> Doc:
     """Split a document into sentences that remember their line numbers."""

@@ -73,6 +73,7 @@ class PipelineState(TypedDict, total=False):
     # policies, assessment, gaps, drafts
     policy_input: PolicyInput
     policy_digest: str
+    policy_scan: dict[str, Any]  # what the folder was scanned for (requirement ids, topics): no policy text
     assessments: Annotated[list[Assessment], merge_by("requirement_id")]
     compliance_status: dict[str, str]
     gaps: list[Gap]
@@ -90,6 +91,7 @@ class AssessTask(TypedDict):
     requirements: list[Requirement]
     policies_dir: str | None
     policy_digest: str
+    scan: dict[str, Any]  # the state's policy_scan: lets a branch scan the folder again, as read_policies did
     jurisdiction: str
     topics: tuple[str, ...]
 
