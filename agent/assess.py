@@ -209,10 +209,11 @@ _NO_HITS: dict[int, list[int]] = {}  # shared by every pattern and group without
 def _pattern_hits(doc: Doc, rx: re.Pattern[str]) -> dict[int, list[int]]:
     """Sentence index -> offsets within it of the pattern's matches that lie inside one sentence."""
     index = doc.word_index()
-    if index.planned(rx) is _NO_CANDIDATES:
+    candidates = index.planned(rx)
+    if candidates is _NO_CANDIDATES:
         return _NO_HITS  # no word of the document begins like a match
     hits: dict[int, list[int]] = {}
-    for start, end in finditer(rx, doc.text, index):
+    for start, end in finditer(rx, doc.text, index, candidates):
         i = _sentence_at(doc, start)
         if i < 0:
             continue
@@ -262,7 +263,16 @@ def scan_document(doc: Doc, reqs: Iterable[PackRequirement]) -> Findings:
 
 def pattern_set(reqs: Sequence[PackRequirement]) -> PatternSet:
     """Every pattern of the requirements' elements (exclusions included), ready to prime a word index."""
-    return _pattern_set(tuple(p for r in reqs for el in r.elements for g in (*el.all_of, el.exclude) for p in g))
+    global _LAST_SET
+    last = _LAST_SET  # one read: another thread may replace it, never change it
+    if last is not None and last[0] is reqs:  # a folder is scanned document after document for the same requirements
+        return last[1]
+    found = _pattern_set(tuple(p for r in reqs for el in r.elements for g in (*el.all_of, el.exclude) for p in g))
+    _LAST_SET = (reqs, found)
+    return found
+
+
+_LAST_SET: tuple[Sequence[PackRequirement], PatternSet] | None = None
 
 
 @functools.lru_cache(maxsize=32)

@@ -104,15 +104,16 @@ class WordIndex:
         plan = self._plan
         if plan is None or (starts := plan.starts.get(rx)) is None:
             return None
-        common = self._present.keys() & starts
-        if not common:
+        present = self._present
+        if present.keys().isdisjoint(starts):
             return NO_CANDIDATES
+        common = present.keys() & starts
         if len(common) == 1:
             (start,) = common
-            lists = self._present[start]
+            lists = present[start]
             return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
         # one word can begin like two starts of the pattern ("client", "clients"): each offset once
-        return sorted({at for start in common for lst in self._present[start] for at in lst})
+        return sorted({at for start in common for lst in present[start] for at in lst})
 
 
 NO_CANDIDATES: list[int] = []  # what planned() returns when no word can start the pattern; never modified
@@ -157,11 +158,17 @@ class PatternSet:
         return found
 
 
-def finditer(rx: re.Pattern[str], text: str, index: WordIndex | None) -> Iterable[tuple[int, int]]:
-    """(start, end) of every match ``rx.finditer(text)`` would yield, in order."""
+def finditer(
+    rx: re.Pattern[str], text: str, index: WordIndex | None, candidates: list[int] | None = None
+) -> Iterable[tuple[int, int]]:
+    """(start, end) of every match ``rx.finditer(text)`` would yield, in order.
+
+    ``candidates``: what ``index.planned(rx)`` returned, when the caller already asked.
+    """
     if index is None or not index.usable:
         return _scan(rx, text)
-    candidates = index.planned(rx)
+    if candidates is None:
+        candidates = index.planned(rx)
     if candidates is None:
         starts = word_starts(rx.pattern, rx.flags)
         if starts is None:
