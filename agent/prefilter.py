@@ -41,7 +41,7 @@ _SCAN_RATIO = 16
 class WordIndex:
     """Start offsets of the words (maximal ``\\w+`` runs) of a text, by lower-cased word."""
 
-    __slots__ = ("words", "usable", "size", "_buckets", "_plan", "_present")
+    __slots__ = ("words", "usable", "size", "_buckets", "_plan", "_found")
 
     def __init__(self, text: str) -> None:
         self.usable = _p is not None and not _FOLDS_TO_ASCII.search(text)
@@ -49,7 +49,7 @@ class WordIndex:
         self.words: dict[str, list[int]] = {}
         self._buckets: dict[str, list[str]] | None = None
         self._plan: PatternSet | None = None
-        self._present: dict[str, list[list[int]]] = {}  # start of a planned pattern -> offsets of the words it begins
+        self._found: dict[int, list[list[int]]] = {}  # id of a planned pattern -> offsets of the words it can start at
         if not self.usable:
             return
         words = self.words
@@ -78,42 +78,37 @@ class WordIndex:
         return _union([self.words[w] for key in keys for w in self._buckets.get(key, ()) if w.startswith(ordered)])
 
     def prime(self, plan: PatternSet) -> None:
-        """Find, in one pass over the text's distinct words, which starts of the plan's patterns begin a word.
+        """Find, in one pass over the text's distinct words, the words each pattern of ``plan`` can start at.
 
-        Afterwards ``finditer`` takes a planned pattern's candidates from here instead of looking its
-        prefixes up one by one, and drops at once a pattern that no word of the text begins like.
+        Afterwards ``planned`` gives a pattern's candidates without looking its prefixes up one by one,
+        and says at once when no word of the text begins like the pattern.
         """
         if not self.usable or self._plan is plan:
             return
-        present: dict[str, list[list[int]]] = {}
+        found: dict[int, list[list[int]]] = {}
         memo = plan.by_word
         for word, at in self.words.items():
-            starts = memo.get(word)
-            if starts is None:
-                starts = plan.starts_of(word)
-            for start in starts:
-                lists = present.get(start)
+            patterns = memo.get(word)
+            if patterns is None:
+                patterns = plan.patterns_starting(word)
+            for key in patterns:
+                lists = found.get(key)
                 if lists is None:
-                    present[start] = [at]
+                    found[key] = [at]
                 else:
                     lists.append(at)
-        self._plan, self._present = plan, present
+        self._plan, self._found = plan, found
 
     def planned(self, rx: re.Pattern[str]) -> list[int] | None:
         """Candidate offsets of a pattern of the primed plan (sorted, possibly empty); None if it is not planned."""
         plan = self._plan
-        if plan is None or (starts := plan.starts.get(rx)) is None:
+        if plan is None:
             return None
-        present = self._present
-        if present.keys().isdisjoint(starts):
-            return NO_CANDIDATES
-        common = present.keys() & starts
-        if len(common) == 1:
-            (start,) = common
-            lists = present[start]
-            return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
-        # one word can begin like two starts of the pattern ("client", "clients"): each offset once
-        return sorted({at for start in common for lst in present[start] for at in lst})
+        lists = self._found.get(id(rx))
+        if lists is None:
+            return NO_CANDIDATES if plan.starts.get(id(rx)) is rx else None
+        # each word's offsets are in one list only (a word is listed once per pattern)
+        return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
 
 
 NO_CANDIDATES: list[int] = []  # what planned() returns when no word can start the pattern; never modified
@@ -132,30 +127,41 @@ class PatternSet:
     Patterns without an exact shortcut are left out and scanned as before.
     """
 
-    __slots__ = ("starts", "lengths", "every", "by_word")
+    __slots__ = ("starts", "by_start", "lengths", "by_word")
 
-    # Words remembered with the starts they begin with (documents share most of their vocabulary).
+    # Words remembered with the patterns they can start (documents share most of their vocabulary).
     MAX_WORDS = 200_000
 
     def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
-        self.starts: dict[re.Pattern[str], frozenset[str]] = {}
+        # Patterns are known by id(): hashing a compiled pattern hashes its whole program. The set holds
+        # them, so an id is never reused while it lives.
+        self.starts: dict[int, re.Pattern[str]] = {}
+        self.by_start: dict[str, list[int]] = {}
         for rx in patterns:
             found = word_starts(rx.pattern, rx.flags)
-            if found is not None:
-                self.starts[rx] = found
-        self.every = frozenset(start for starts in self.starts.values() for start in starts)
+            if found is None or id(rx) in self.starts:
+                continue
+            self.starts[id(rx)] = rx
+            for start in found:
+                self.by_start.setdefault(start, []).append(id(rx))
         # the lengths of the starts, shortest first: a word is looked up by its prefixes of these lengths
-        self.lengths = tuple(sorted({len(start) for start in self.every}))
-        self.by_word: dict[str, tuple[str, ...]] = {}
+        self.lengths = tuple(sorted({len(start) for start in self.by_start}))
+        self.by_word: dict[str, tuple[int, ...]] = {}
 
-    def starts_of(self, word: str) -> tuple[str, ...]:
-        """The starts of planned patterns that begin ``word`` (lower-case)."""
-        size, every = len(word), self.every
-        found = tuple(start for n in self.lengths if n <= size and (start := word[:n]) in every)
+    def patterns_starting(self, word: str) -> tuple[int, ...]:
+        """The planned patterns (ids) one of whose starts begins ``word`` (lower-case), each once."""
+        size, by_start = len(word), self.by_start
+        found: dict[int, None] = {}
+        for n in self.lengths:
+            if n > size:
+                break
+            for key in by_start.get(word[:n], ()):
+                found[key] = None
+        patterns = tuple(found)
         if len(self.by_word) >= self.MAX_WORDS:
             self.by_word.clear()
-        self.by_word[word] = found
-        return found
+        self.by_word[word] = patterns
+        return patterns
 
 
 def finditer(
