@@ -832,9 +832,9 @@ def _extract_pdf(data: bytes, max_chars: int) -> Extracted:
 
 _CELL_SEPARATOR = " | "
 _CSV_SNIFF_CHARS = 16_384
-# Cells (a row counts as at least one) read from one workbook: bounds time on sheets whose rows claim
+# Cells (an empty row counts as one) read from one workbook: bounds time on sheets whose rows claim
 # far-away columns or row numbers, which the reader would fill with empty cells.
-MAX_XLSX_CELLS = 5_000_000
+MAX_XLSX_CELLS = 2_000_000
 # The XML parts of a workbook parsed whole (workbook, styles, relationships, content types) together, and
 # its shared strings: the rest (the sheets) is parsed as a stream.
 _MAX_XLSX_PACKAGE_XML = 5_000_000
