@@ -476,12 +476,14 @@ def _too_long(max_chars: int, size: int | None = None) -> _Skip:
     return _Skip(f"too much text ({size:,} characters > {max_chars:,}); skipped", group)
 
 
-def _extract_text(data: bytes, kind: Kind, max_chars: int) -> Extracted:
+def _extract_text(data: bytes, kind: Kind, max_chars: int, outline: bool = True) -> Extracted:
     text, warning = _decode(data)
     lines = _clean_lines(_text_lines(text))
     del text
     if (size := _text_size(lines)) > max_chars:
         raise _too_long(max_chars, size)
+    if not outline:
+        return lines, [], warning
     headings = _markdown_headings(lines) if kind == "md" else _plain_headings(lines)
     return lines, list(headings), warning
 
@@ -1006,7 +1008,8 @@ def read_file(
 ) -> FileRead:
     """Read one policy file; never raises for a bad file (the note says why it was skipped).
 
-    ``sections=False`` leaves ``PolicyDocument.sections`` empty (coverage does not use them).
+    ``sections=False`` leaves out what coverage does not use: ``PolicyDocument.sections`` stays empty
+    and the title of a text file is its humanised name, not its first heading.
     """
     try:
         documents, warning = _documents(file, max_file_bytes, max_text_chars, sections)
@@ -1029,6 +1032,9 @@ def _documents(
         sheets, warning = _extract_xlsx(data, max_chars)
         parts = [(f"{file.name}{SHEET_SEPARATOR}{printable(title)}", lines, [(-1, f"{_humanise(Path(file.name).stem)}: {printable(title)}")])
                  for title, lines in sheets]
+    elif file.kind in ("md", "txt"):
+        lines, headings, warning = _extract_text(data, file.kind, max_chars, outline=with_sections)
+        parts = [(file.name, lines, headings)] if any(line.strip() for line in lines) else []
     else:
         lines, headings, warning = _EXTRACTORS[file.kind](data, max_chars)
         parts = [(file.name, lines, headings)] if any(line.strip() for line in lines) else []
