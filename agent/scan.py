@@ -11,6 +11,7 @@ documents come back in path order, as ``tools.policies.read_policies`` lists the
 from __future__ import annotations
 
 import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
 import hashlib
 import os
 import re
@@ -67,6 +68,7 @@ class FolderScan:
     warnings: tuple[str, ...]
     passages: dict[str, tuple[Passage, ...]] = field(default_factory=dict)
     workers: int = 1  # processes that scanned it (1: this one)
+    fallback: str = ""  # why a parallel scan was given up, if it was
 
     @property
     def files_read(self) -> int:
@@ -127,15 +129,21 @@ def scan_folder(
     job = _Job(tuple(reqs), dict(topics or {}))
     results: dict[int, _FileResult] = {}
     n = _workers(workers, len(files))
-    if n <= 1:
-        for i, file in enumerate(files):
+    fallback = ""
+    if n > 1:
+        try:
+            for i, result in _pooled(job, files, n, cancelled):
+                results[i] = result
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            # no worker could be started, or one died: what is left is scanned here
+            fallback = f"parallel scan stopped ({type(exc).__name__}: {exc}); the rest was scanned in one process"
+            n = 1
+    for i, file in enumerate(files):
+        if i not in results:
             _check(cancelled)
             results[i] = job.scan(file)
-    else:
-        for i, result in _pooled(job, files, n, cancelled):
-            results[i] = result
     scan = _assemble(str(folder), files, notes, results, job.topics)
-    scan.workers = n
+    scan.workers, scan.fallback = n, fallback
     return scan
 
 
@@ -228,12 +236,8 @@ def _batches(files: Sequence[PolicyFile], workers: int) -> Iterator[list[tuple[i
 
 def _pooled(job: _Job, files: Sequence[PolicyFile], workers: int, cancelled: Any) -> Iterator[tuple[int, _FileResult]]:
     """(file index, result) as workers finish batches; at most two batches per worker wait at a time."""
-    import multiprocessing
-
-    # spawn, not fork: the parent runs threads (the graph's branches), and a forked child could inherit a
-    # lock one of them held
-    context = multiprocessing.get_context("spawn")
     batches = _batches(files, workers)
+    context = _context()
     with cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(job,)) as pool:
         pending: set[cf.Future[list[tuple[int, _FileResult]]]] = set()
         try:
@@ -252,6 +256,22 @@ def _pooled(job: _Job, files: Sequence[PolicyFile], workers: int, cancelled: Any
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _context() -> Any:
+    """Workers are forked from a server process that imported this module once, not from the agent itself.
+
+    Not plain fork: the agent runs threads (the graph's branches) and a forked child could inherit a lock
+    one of them held. Not spawn: every worker would start an interpreter and import the agent again. The
+    server outlives one scan, so the next pool of the same process starts at once.
+    """
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
 
 
 def _check(cancelled: Any) -> None:

@@ -303,7 +303,7 @@ def read_policies_node(state: PipelineState, ctx: RunContext) -> Update:
     scan = _scan(folder_path, spec, ctx)
     with _SCANS_LOCK:
         _remember((folder_path, scan.digest, _spec_key(spec)), (scan, []))
-    how = "in this process" if scan.workers == 1 else f"by {scan.workers} processes"
+    how = ("in this process" if scan.workers == 1 else f"by {scan.workers} processes") + (f" ({scan.fallback})" if scan.fallback else "")
     return {
         "policy_input": PolicyInput(folder=folder_path, documents=tuple(d.path for d in scan.documents), warnings=scan.warnings),
         "policy_digest": scan.digest, "policy_scan": spec, "assessments": None,

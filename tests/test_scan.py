@@ -29,6 +29,9 @@ from graphs import nodes
 from tests.conftest import EXAMPLES, FIXTURES
 from tools.policies import read_policies
 
+# The scan's worker processes are forked by a multiprocessing server reached through a local socket.
+pytestmark = pytest.mark.block_network(allowed_hosts=[r".*/pymp-[^/]+/listener-[^/]+$"])
+
 
 def req(*elements: CoverageElement, rid: str = "KZ-T-001") -> PackRequirement:
     return PackRequirement(
@@ -299,6 +302,26 @@ def test_a_prepared_document_survives_pickling(tmp_path: Path) -> None:
     copy = pickle.loads(pickle.dumps(doc))
 
     assert copy == doc and scan_document(copy, kz_requirements()) == before
+
+
+def test_when_no_worker_can_start_the_folder_is_scanned_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    class NoProcesses:  # a multiprocessing context that cannot start a process (no /dev/shm, a sandbox, ...)
+        def __getattr__(self, name: str) -> object:
+            return getattr(multiprocessing.get_context("spawn"), name)
+
+        def Process(self, *args: object, **kwargs: object) -> None:  # noqa: N802 - the context's API
+            raise OSError("process creation is not allowed here")
+
+    folder = mixed_folder(tmp_path / "policies", 20)
+    reqs = kz_requirements()
+    monkeypatch.setattr(scanning, "_context", NoProcesses)
+
+    scan = scanning.scan_folder(folder, reqs, workers=2)
+
+    assert scan.workers == 1 and "process creation is not allowed here" in scan.fallback
+    assert scan.findings == scanning.scan_folder(folder, reqs, workers=1).findings
 
 
 def test_a_scan_stops_when_cancelled(tmp_path: Path) -> None:
