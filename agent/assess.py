@@ -192,8 +192,8 @@ def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[in
             hits = known[pat] = _pattern_hits(doc, compile_pattern(pat))
         if hits:
             found.append(hits)
-    if not found:
-        merged = _NO_HITS
+    if len(found) <= 1:
+        merged = found[0] if found else _NO_HITS  # shared, like every cached result
     else:
         merged = {}
         for hits in found:
