@@ -125,7 +125,8 @@ def scan_folder(
     process. ``cancelled`` (a threading.Event) stops the scan between batches (agent.cancel.Cancelled).
     Raises tools.policies.PolicyFolderError for a missing folder.
     """
-    root, files, notes = list_files(folder)
+    # a folder large enough for the pool starts the process the workers are forked from while it is listed
+    root, files, notes = list_files(folder, many=None if workers == 1 else (POOL_MIN_FILES, _get_ready))
     job = _Job(tuple(reqs), dict(topics or {}))
     results: dict[int, _FileResult] = {}
     n = _workers(workers, len(files))
@@ -272,6 +273,17 @@ def _context() -> Any:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     return context
+
+
+def _get_ready() -> None:
+    """Start the server workers are forked from (it imports the scanner in the background)."""
+    try:
+        if _context().get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+    except Exception:  # noqa: BLE001 - only an early start; the pool reports (and falls back) if it cannot start
+        pass
 
 
 def _check(cancelled: Any) -> None:

@@ -136,6 +136,7 @@ class _Walker:
     warn: Callable[[Note], None]
     found: dict[Path, str] = field(default_factory=dict)  # real path -> first relative path
     unsupported: dict[Path, str] = field(default_factory=dict)  # the same, for files of other formats
+    many: tuple[int, Callable[[], None]] | None = None  # called once when that many files were found
     walked: set[Path] = field(default_factory=set)
     linked_dirs: list[tuple[Path, str]] = field(default_factory=list)
     linked_files: list[tuple[Path, str]] = field(default_factory=list)
@@ -170,6 +171,9 @@ class _Walker:
     def file(self, real: Path, rel: str) -> None:
         if kind_of(rel) is not None:
             self.found.setdefault(real, rel)
+            if self.many is not None and len(self.found) >= self.many[0]:
+                self.many[1]()
+                self.many = None
         else:
             self.unsupported.setdefault(real, rel)
 
@@ -192,14 +196,16 @@ def _is_real_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _walk(root: Path, warn: Callable[[Note], None]) -> list[tuple[str, Path]]:
+def _walk(
+    root: Path, warn: Callable[[Note], None], many: tuple[int, Callable[[], None]] | None = None
+) -> list[tuple[str, Path]]:
     """(relative POSIX path, real path) of every supported file, each real file once, sorted.
 
     The real tree is walked before any symlink is followed, so a file reachable both directly and
     through a link is reported under its own path; the set of walked directories breaks cycles.
     Every other file (hidden and lock files aside) is named in a note: it is not read.
     """
-    walker = _Walker(root, warn)
+    walker = _Walker(root, warn, many=many)
     walker.tree(root, "")
     while walker.linked_files or walker.linked_dirs:
         for target, rel in walker.linked_files:
@@ -1052,10 +1058,14 @@ def _documents(
     return tuple(documents), warning
 
 
-def list_files(folder: str | Path) -> tuple[Path, list[PolicyFile], list[Note]]:
+def list_files(
+    folder: str | Path, *, many: tuple[int, Callable[[], None]] | None = None
+) -> tuple[Path, list[PolicyFile], list[Note]]:
     """The resolved folder, every file to read under it (sorted by name) and notes on the ones that will not be.
 
-    Raises PolicyFolderError when the folder is missing or not a directory.
+    ``many`` = (n, callback): the callback runs once, as soon as n files to read were found (a reader can
+    get ready for a large folder while the rest is listed). Raises PolicyFolderError when the folder is
+    missing or not a directory.
     """
     given = Path(folder)
     if not given.exists():
@@ -1066,7 +1076,7 @@ def list_files(folder: str | Path) -> tuple[Path, list[PolicyFile], list[Note]]:
     notes: list[Note] = []
     files: list[PolicyFile] = []
     shown: set[str] = set()
-    for rel, real in _walk(root, notes.append):
+    for rel, real in _walk(root, notes.append, many):
         name = printable(rel)
         if name in shown:  # only possible when escaping makes two real names look alike
             notes.append(Note(name, "another file has the same name once escaped for display; skipped"))
