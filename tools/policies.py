@@ -484,7 +484,9 @@ def _too_long(max_chars: int, size: int | None = None) -> _Skip:
 
 def _extract_text(data: bytes, kind: Kind, max_chars: int, outline: bool = True) -> Extracted:
     text, warning = _decode(data)
-    lines = _clean_lines(_text_lines(text))
+    lines = _text_lines(text)
+    # _clean_lines, done once to all lines together (every step is per character; line breaks stay)
+    lines = clean_text("\n".join(lines).replace("\f", " ").replace("\v", " ")).split("\n") if lines else lines
     del text
     if (size := _text_size(lines)) > max_chars:
         raise _too_long(max_chars, size)
