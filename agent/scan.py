@@ -181,7 +181,7 @@ class _Job:
 
 def _compact(findings: coverage.Findings) -> coverage.Findings:
     """Only the requirements the document says something about (judging treats a missing id as nothing found)."""
-    return {rid: row for rid, row in findings.items() if not (isinstance(row, tuple) and all(x is None for x in row))}
+    return {rid: row for rid, row in findings.items() if not (isinstance(row, tuple) and row.count(None) == len(row))}
 
 
 def _scored(docs: Iterable[coverage.Doc], topics: Mapping[str, frozenset[str]]) -> dict[str, list[tuple[int, str, int, int, int, str]]]:
