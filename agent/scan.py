@@ -230,9 +230,12 @@ def _workers(requested: int | None, files: int) -> int:
 
 
 def _batches(files: Sequence[PolicyFile], workers: int) -> Iterator[list[tuple[int, PolicyFile]]]:
-    size = max(_BATCH_MIN, min(_BATCH_MAX, len(files) // (workers * 8) or 1))
-    for start in range(0, len(files), size):
+    """Batches that shrink towards the end, so that no worker is left with a long one while the others idle."""
+    start = 0
+    while start < len(files):
+        size = max(_BATCH_MIN, min(_BATCH_MAX, (len(files) - start) // (workers * 4)))
         yield list(enumerate(files[start : start + size], start=start))
+        start += size
 
 
 def _pooled(job: _Job, files: Sequence[PolicyFile], workers: int, cancelled: Any) -> Iterator[tuple[int, _FileResult]]:
