@@ -248,7 +248,7 @@ _SCANS_KEPT = 4
 
 
 def scan_spec(requirements: Sequence[Requirement], jurisdiction: str, live: bool) -> dict[str, Any]:
-    """What the folder is scanned for: the requirements with coverage rules, and (live) each domain's words."""
+    """What the folder is scanned for: the requirements with coverage rules, and each domain's words (for the model)."""
     ids = [r.id for r in requirements if pack_requirement(r.id, jurisdiction) is not None]
     by_domain: dict[str, list[Requirement]] = {}
     for r in requirements:
