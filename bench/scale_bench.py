@@ -70,6 +70,15 @@ def load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(all, stolen) CPU ticks since boot: on a virtual machine the host may run other guests on our cores."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=10_000)
@@ -86,14 +95,18 @@ def main() -> None:
         print("| folder | runs | wall median (s) | wall best (s) | peak RSS, largest process (MB) | peak RSS, all processes (MB) |")
         print("| --- | --- | --- | --- | --- | --- |")
         results = {}
+        total0, stolen0 = cpu_ticks()
         for name, folder in (("10 files", small), (f"{args.files:,} files", large)):
             runs = [run_once(folder, work, env) for _ in range(args.repeat)]
             walls = [r[0] for r in runs]
             results[name] = statistics.median(walls)
             print(f"| {name} | {len(runs)} | {statistics.median(walls):.2f} | {min(walls):.2f} | "
                   f"{max(r[1] for r in runs):.0f} | {max(r[2] for r in runs):.0f} |")
+        total1, stolen1 = cpu_ticks()
         small_t, large_t = results.values()
-        print(f"\n{args.files:,} files / 10 files (medians): {large_t / small_t:.2f}x; load average after: {load()}")
+        steal = 100 * (stolen1 - stolen0) / max(total1 - total0, 1)
+        print(f"\n{args.files:,} files / 10 files (medians): {large_t / small_t:.2f}x; load average after: {load()}; "
+              f"CPU time stolen by the host during the runs: {steal:.1f}%")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
