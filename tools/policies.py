@@ -888,6 +888,8 @@ def _extract_csv(data: bytes, max_chars: int) -> Extracted:
         dialect = csv.excel_tab if first.count("\t") > first.count(",") else csv.excel
     lines: list[str] = []
     size = -1
+    # a cell may hold as much text as a file (the module's default stops at 131,072 characters)
+    csv.field_size_limit(max(csv.field_size_limit(), max_chars))
     try:
         for row in csv.reader(io.StringIO(text, newline=""), dialect):
             line = _row_line(row)
@@ -975,7 +977,7 @@ def _xlsx_sheets(package: io.BytesIO, max_chars: int) -> list[tuple[str, list[st
                         if size > max_chars:
                             raise _too_long(max_chars)
                     if any(lines):
-                        sheets.append((sheet.title, lines))
+                        sheets.append((_unique(sheet.title, {t for t, _ in sheets}), lines))
             finally:
                 workbook.close()
     except _Skip:
@@ -983,6 +985,15 @@ def _xlsx_sheets(package: io.BytesIO, max_chars: int) -> list[tuple[str, list[st
     except Exception as exc:  # openpyxl and the XML parser raise many types on damaged workbooks
         raise _Skip(f"corrupt or unreadable .xlsx ({type(exc).__name__}); skipped", _CORRUPT.format(".xlsx")) from None
     return sheets
+
+
+def _unique(title: str, taken: set[str]) -> str:
+    """A sheet title not used by an earlier sheet (a damaged workbook can repeat one): "AML (2)"."""
+    candidate, n = title, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{title} ({n})"
+    return candidate
 
 
 _EXTRACTORS: dict[Kind, Callable[[bytes, int], Extracted]] = {

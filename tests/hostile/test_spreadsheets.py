@@ -126,3 +126,35 @@ def test_a_row_number_far_beyond_the_sheet_is_bounded(tmp_path: Path) -> None:
     assert out["documents"] == []
     assert out["warnings"] == [f"far.xlsx: too complex (more than {MAX_XLSX_CELLS:,} cells); skipped"]
     assert out["peak_mb"] < MEMORY_LIMIT_MB
+
+
+def test_sheets_of_the_same_name_stay_apart(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "AML"
+    book.active["A1"] = "first sheet"
+    book.create_sheet("KYC")["A1"] = LAST
+    out = io.BytesIO()
+    book.save(out)
+    renamed = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as src, zipfile.ZipFile(renamed, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info.filename, data.replace(b'name="KYC"', b'name="AML"') if info.filename == "xl/workbook.xml" else data)
+    (tmp_path / "twice.xlsx").write_bytes(renamed.getvalue())
+
+    folder = read_policies(tmp_path)
+
+    assert [(d.path, d.lines) for d in folder.documents] == [
+        ("twice.xlsx#AML", ("first sheet",)), ("twice.xlsx#AML (2)", (LAST,)),
+    ]
+
+
+def test_a_csv_cell_longer_than_the_csv_module_allows_is_read(tmp_path: Path) -> None:
+    (tmp_path / "long.csv").write_text('id,"' + "word " * 60_000 + LAST + '"\n', encoding="utf-8")
+
+    folder = read_policies(tmp_path)
+
+    [document] = folder.documents
+    assert document.lines[0].endswith(LAST) and folder.warnings == ()
