@@ -116,20 +116,23 @@ def scan_folder(
     *,
     topics: Mapping[str, frozenset[str]] | None = None,
     workers: int | None = None,
+    pool_min_files: int = POOL_MIN_FILES,
     cancelled: Any = None,
 ) -> FolderScan:
     """Read and scan every policy file under ``folder`` against ``reqs``.
 
     ``topics`` (key -> words, see topic_words) asks for the passages most related to each topic as well.
-    ``workers``: processes to use; None or 0 picks one per core for a large folder, 1 scans in this
-    process. ``cancelled`` (a threading.Event) stops the scan between batches (agent.cancel.Cancelled).
-    Raises tools.policies.PolicyFolderError for a missing folder.
+    ``workers``: processes for a folder of at least ``pool_min_files`` files (None or 0: one per core;
+    1: always this process); a smaller folder is scanned in this process. ``cancelled`` (a
+    threading.Event) stops the scan between batches (agent.cancel.Cancelled). Raises
+    tools.policies.PolicyFolderError for a missing folder.
     """
     # a folder large enough for the pool starts the process the workers are forked from while it is listed
-    root, files, notes = list_files(folder, many=None if workers == 1 else (POOL_MIN_FILES, _get_ready))
+    many = None if workers == 1 else (max(pool_min_files, 1), _get_ready)
+    root, files, notes = list_files(folder, many=many)
     job = _Job(tuple(reqs), dict(topics or {}))
     results: dict[int, _FileResult] = {}
-    n = _workers(workers, len(files))
+    n = _workers(workers, len(files), pool_min_files)
     fallback = ""
     if n > 1:
         try:
@@ -222,11 +225,11 @@ def _scan_batch(batch: list[tuple[int, PolicyFile]]) -> list[tuple[int, _FileRes
     return [(i, _JOB.scan(file)) for i, file in batch]
 
 
-def _workers(requested: int | None, files: int) -> int:
-    if requested:
-        return max(1, min(requested, files))
+def _workers(requested: int | None, files: int, pool_min_files: int) -> int:
+    if files < max(pool_min_files, 2):
+        return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cores if files >= POOL_MIN_FILES else 1
+    return max(1, min(requested or cores, files))
 
 
 def _batches(files: Sequence[PolicyFile], workers: int) -> Iterator[list[tuple[int, PolicyFile]]]:

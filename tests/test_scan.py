@@ -249,7 +249,7 @@ def test_pool_and_in_process_scans_are_identical(tmp_path: Path) -> None:
     topics = {d: scanning.topic_words(f"{r.title} {r.obligation}" for r in reqs if r.domain == d) for d in {r.domain for r in reqs}}
 
     alone = scanning.scan_folder(folder, reqs, topics=topics, workers=1)
-    pooled = scanning.scan_folder(folder, reqs, topics=topics, workers=2)
+    pooled = scanning.scan_folder(folder, reqs, topics=topics, workers=2, pool_min_files=0)
 
     assert pooled.workers == 2 and alone.workers == 1
     assert len(alone.documents) == 90 + 18  # each workbook has two sheets
@@ -318,7 +318,7 @@ def test_when_no_worker_can_start_the_folder_is_scanned_in_process(tmp_path: Pat
     reqs = kz_requirements()
     monkeypatch.setattr(scanning, "_context", NoProcesses)
 
-    scan = scanning.scan_folder(folder, reqs, workers=2)
+    scan = scanning.scan_folder(folder, reqs, workers=2, pool_min_files=0)
 
     assert scan.workers == 1 and "process creation is not allowed here" in scan.fallback
     assert scan.findings == scanning.scan_folder(folder, reqs, workers=1).findings
@@ -331,7 +331,7 @@ def test_a_scan_stops_when_cancelled(tmp_path: Path) -> None:
 
     for workers in (1, 2):
         with pytest.raises(Cancelled):
-            scanning.scan_folder(folder, kz_requirements(), workers=workers, cancelled=stop)
+            scanning.scan_folder(folder, kz_requirements(), workers=workers, pool_min_files=0, cancelled=stop)
 
 
 # --- the graph: one scan per run, checkpoints without policy text -------------------------------------
