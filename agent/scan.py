@@ -11,13 +11,13 @@ documents come back in path order, as ``tools.policies.read_policies`` lists the
 from __future__ import annotations
 
 import concurrent.futures as cf
-from concurrent.futures.process import BrokenProcessPool
 import hashlib
 import os
 import re
 import signal
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,8 @@ from tools.policies import (
     summarise,
 )
 
-# A folder with fewer files than this is scanned in this process: starting workers (a fresh interpreter
-# each) costs more than it saves.
+# A folder with fewer files than this is scanned in this process: starting the workers (about half a
+# second) costs more than they save.
 POOL_MIN_FILES = 400
 # Files per batch sent to a worker: large enough that sending batches costs little, small enough that
 # the last batches keep every core busy.

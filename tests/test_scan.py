@@ -390,6 +390,7 @@ def test_checkpointed_state_holds_document_names_not_text(isolated: Path) -> Non
     )
     db = sqlite3.connect(isolated / "runs.sqlite")
     blobs = b"".join(bytes(row[0]) for row in db.execute("SELECT value FROM writes WHERE value IS NOT NULL"))
+    blobs += b"".join(bytes(row[0]) for row in db.execute("SELECT checkpoint FROM checkpoints"))
 
     assert report.run.policies.documents
     # a sentence of an example policy that is evidence of nothing: only evidence quotes reach the state
