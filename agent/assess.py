@@ -8,6 +8,7 @@ readable policy at all: insufficient_evidence. See README "How coverage is decid
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from bisect import bisect_left, bisect_right
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from agent.knowledge.lexicon import compile_pattern
 from agent.knowledge.schema import CoverageElement, PackRequirement
 from agent.models import DOMAINS, Assessment, Evidence, Status
-from agent.prefilter import WordIndex, finditer
+from agent.prefilter import NO_CANDIDATES as _NO_CANDIDATES
+from agent.prefilter import PatternSet, WordIndex, finditer
 
 _NEGATION = re.compile(
     r"\b(?:not|no|never|without|nor|neither|cannot|lacks?|lacking|absence of|none)\b|n't\b",
@@ -111,6 +113,14 @@ class Doc:
                                 out.setdefault(j, []).append(i)
                     self.under.append(({j: tuple(v) for j, v in out.items()}, index))
         return self.under[0]
+
+    # Picklable (a document can be prepared in one process and used in another): the caches and the lock
+    # stay behind and are rebuilt where the document is used.
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "hits": {}, "groups": {}, "words": [], "under": [], "alive": {}, "lock": None}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state, lock=threading.Lock())
 
 
 def _heading_level(line: str, first: bool) -> int | None:
@@ -357,21 +367,21 @@ def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[in
     cached = doc.groups.get(patterns)
     if cached is not None:
         return cached  # computed by another thread while this one waited
-    merged: dict[int, list[int]] = {}
+    known = doc.hits
+    found = []
     for pat in patterns:
-        hits = doc.hits.get(pat)
+        hits = known.get(pat)
         if hits is None:
-            hits = {}
-            for start, end in finditer(compile_pattern(pat), doc.text, doc.word_index()):
-                i = _sentence_at(doc, start)
-                if i < 0:
-                    continue
-                s = doc.sentences[i]
-                if end <= s.end:
-                    hits.setdefault(i, []).append(start - s.start)
-            doc.hits[pat] = hits
-        for i, offs in hits.items():
-            merged.setdefault(i, []).extend(offs)
+            hits = known[pat] = _pattern_hits(doc, compile_pattern(pat))
+        if hits:
+            found.append(hits)
+    if len(found) <= 1:
+        merged = found[0] if found else _NO_HITS  # shared, like every cached result
+    else:
+        merged = {}
+        for hits in found:
+            for i, offs in hits.items():
+                merged.setdefault(i, []).extend(offs)
     doc.groups[patterns] = merged
     return merged
 
@@ -385,6 +395,26 @@ def _alive(doc: Doc, group: tuple[str, ...], i: int) -> bool:
         ok = any(not _negated(text, o) for o in _group_hits(doc, group).get(i, ()))
         seen[i] = ok
     return ok
+
+
+_NO_HITS: dict[int, list[int]] = {}  # shared by every pattern and group without hits; never modified
+
+
+def _pattern_hits(doc: Doc, rx: re.Pattern[str]) -> dict[int, list[int]]:
+    """Sentence index -> offsets within it of the pattern's matches that lie inside one sentence."""
+    index = doc.word_index()
+    candidates = index.planned(rx)
+    if candidates is _NO_CANDIDATES:
+        return _NO_HITS  # no word of the document begins like a match
+    hits: dict[int, list[int]] = {}
+    for start, end in finditer(rx, doc.text, index, candidates):
+        i = _sentence_at(doc, start)
+        if i < 0:
+            continue
+        s = doc.sentences[i]
+        if end <= s.end:
+            hits.setdefault(i, []).append(start - s.start)
+    return hits or _NO_HITS
 
 
 def find_element(doc: Doc, element: CoverageElement) -> Sentence | None:
@@ -450,6 +480,9 @@ def scan_document(doc: Doc, reqs: Iterable[PackRequirement]) -> Findings:
     Within a requirement each element gets its own sentence where the document has one, so that a
     reviewer sees one quote per element rather than the same sentence repeated.
     """
+    reqs = tuple(reqs)
+    # one look-up of the document's words for every pattern of every element (agent.prefilter.PatternSet)
+    doc.word_index().prime(pattern_set(reqs))
     return {r.id: _distinct(find_elements(doc, el) for el in r.elements) for r in reqs}
 
 
@@ -463,6 +496,25 @@ def _distinct(candidates: Iterable[list[Sentence]]) -> Row:
             used.add(pick.start)
         chosen.append(pick)
     return tuple(chosen)
+
+
+def pattern_set(reqs: Sequence[PackRequirement]) -> PatternSet:
+    """Every pattern of the requirements' elements (exclusions included), ready to prime a word index."""
+    global _LAST_SET
+    last = _LAST_SET  # one read: another thread may replace it, never change it
+    if last is not None and last[0] is reqs:  # a folder is scanned document after document for the same requirements
+        return last[1]
+    found = _pattern_set(tuple(p for r in reqs for el in r.elements for g in (*el.all_of, el.exclude) for p in g))
+    _LAST_SET = (reqs, found)
+    return found
+
+
+_LAST_SET: tuple[Sequence[PackRequirement], PatternSet] | None = None
+
+
+@functools.lru_cache(maxsize=32)
+def _pattern_set(patterns: tuple[str, ...]) -> PatternSet:
+    return PatternSet(compile_pattern(p) for p in dict.fromkeys(patterns))
 
 
 def assess_requirement(req: PackRequirement, findings: Sequence[Findings]) -> Assessment:

@@ -54,7 +54,7 @@ def root(
 @app.command()
 def run(
     query: Annotated[str, typer.Argument(help='Topic and jurisdiction, e.g. "stablecoin KZ" or "custody AIFC".')],
-    policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="Your policy folder (read-only): .md, .txt, .docx, .pdf.")] = None,
+    policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="Your policy folder (read-only): .md, .txt, .docx, .pdf, .csv, .xlsx.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for drafts and reports [default: policies_out, or AGENT_OUT_DIR].")] = None,
     profile: Annotated[Optional[Path], typer.Option("--profile", help="Firm profile (company.toml) [default: company.toml in the policy folder, else inferred from the policies].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as one JSON document on stdout and nothing else.")] = False,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import chain
 
 try:  # Python 3.11+: the parser lives in re._parser; it is only read, never patched
@@ -30,7 +30,8 @@ _KEY = 3  # words are indexed by their first three (lower-cased) characters
 _WORD = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
-# Non-ASCII characters that a case-insensitive ASCII letter matches (dotted/dotless i, long s, Kelvin).
+# Non-ASCII characters that a case-insensitive ASCII letter matches (dotted/dotless i, long s, Kelvin); the
+# dotted capital I is also the one character whose lower case is longer than itself.
 _FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _MAX_CLASS = 64
 # Trying the pattern at one candidate costs about as much as scanning this many characters.
@@ -38,69 +39,170 @@ _SCAN_RATIO = 16
 
 
 class WordIndex:
-    """Start offsets of the words (maximal ``\\w+`` runs) of a text, by lower-cased three-character prefix."""
+    """Start offsets of the words (maximal ``\\w+`` runs) of a text, by lower-cased word."""
 
-    __slots__ = ("buckets", "usable", "size", "_short")
+    __slots__ = ("words", "usable", "size", "_buckets", "_plan", "_found")
 
     def __init__(self, text: str) -> None:
         self.usable = _p is not None and not _FOLDS_TO_ASCII.search(text)
         self.size = len(text)
-        self.buckets: dict[str, list[int]] = {}
-        self._short: dict[str, list[str]] | None = None
+        self.words: dict[str, list[int]] = {}
+        self._buckets: dict[str, list[str]] | None = None
+        self._plan: PatternSet | None = None
+        self._found: dict[int, list[list[int]]] = {}  # id of a planned pattern -> offsets of the words it can start at
         if not self.usable:
             return
-        buckets = self.buckets
+        words = self.words
         for m in _WORD.finditer(text):
-            key = text[m.start() : min(m.end(), m.start() + _KEY)].lower()
-            bucket = buckets.get(key)
-            if bucket is None:
-                buckets[key] = [m.start()]
+            word = m.group().lower()
+            at = words.get(word)
+            if at is None:
+                words[word] = [m.start()]
             else:
-                bucket.append(m.start())
+                at.append(m.start())
 
     def candidates(self, starts: frozenset[str]) -> list[int]:
         """Sorted offsets of the words that begin with one of ``starts`` (lower-case ASCII word prefixes)."""
+        if self._buckets is None:
+            buckets: dict[str, list[str]] = {}
+            for word in self.words:
+                buckets.setdefault(word[:_KEY], []).append(word)
+            self._buckets = buckets
+        ordered = tuple(starts)
         keys: set[str] = set()
-        for start in starts:
+        for start in ordered:
             if len(start) >= _KEY:
                 keys.add(start[:_KEY])
-            else:
-                keys.update(self._keys_starting(start))
-        found = [self.buckets[k] for k in keys if k in self.buckets]
-        if len(found) == 1:
-            return found[0]
-        return sorted(chain.from_iterable(found))
+            else:  # a short start reaches every key it begins
+                keys.update(key for key in self._buckets if key.startswith(start))
+        return _union([self.words[w] for key in keys for w in self._buckets.get(key, ()) if w.startswith(ordered)])
 
-    def _keys_starting(self, start: str) -> list[str]:
-        if self._short is None:
-            short: dict[str, list[str]] = {}
-            for key in self.buckets:
-                for n in range(1, min(len(key), _KEY - 1) + 1):
-                    short.setdefault(key[:n], []).append(key)
-            self._short = short
-        return self._short.get(start, [])
+    def prime(self, plan: PatternSet) -> None:
+        """Find, in one pass over the text's distinct words, the words each pattern of ``plan`` can start at.
+
+        Afterwards ``planned`` gives a pattern's candidates without looking its prefixes up one by one,
+        and says at once when no word of the text begins like the pattern.
+        """
+        if not self.usable or self._plan is plan:
+            return
+        found: dict[int, list[list[int]]] = {}
+        memo = plan.by_word
+        for word, at in self.words.items():
+            patterns = memo.get(word)
+            if patterns is None:
+                patterns = plan.patterns_starting(word)
+            for key in patterns:
+                lists = found.get(key)
+                if lists is None:
+                    found[key] = [at]
+                else:
+                    lists.append(at)
+        self._plan, self._found = plan, found
+
+    def planned(self, rx: re.Pattern[str]) -> list[int] | None:
+        """Candidate offsets of a pattern of the primed plan (sorted, possibly empty); None if it is not planned."""
+        plan = self._plan
+        if plan is None:
+            return None
+        lists = self._found.get(id(rx))
+        if lists is None:
+            return NO_CANDIDATES if plan.starts.get(id(rx)) is rx else None
+        # each word's offsets are in one list only (a word is listed once per pattern)
+        return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
 
 
-def finditer(rx: re.Pattern[str], text: str, index: WordIndex | None) -> Iterator[tuple[int, int]]:
-    """(start, end) of every match ``rx.finditer(text)`` would yield, in order."""
-    starts = word_starts(rx.pattern, rx.flags) if index is not None and index.usable else None
-    if starts is None:
-        for m in rx.finditer(text):
-            yield m.span()
-        return
-    candidates = index.candidates(starts)  # type: ignore[union-attr]
-    if len(candidates) > index.size // _SCAN_RATIO:  # type: ignore[union-attr]
-        for m in rx.finditer(text):  # so many candidates that one pass over the text is cheaper
-            yield m.span()
-        return
+NO_CANDIDATES: list[int] = []  # what planned() returns when no word can start the pattern; never modified
+
+
+def _union(lists: list[list[int]]) -> list[int]:
+    """Sorted offsets of several words (each list sorted; a word's offsets are never in two lists)."""
+    if not lists:
+        return NO_CANDIDATES
+    return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
+
+
+class PatternSet:
+    """The patterns of a whole scan (every element of every requirement) with the word prefixes that can
+    start them, so that a document's words are looked up once for all of them (``WordIndex.prime``).
+    Patterns without an exact shortcut are left out and scanned as before.
+    """
+
+    __slots__ = ("starts", "by_start", "lengths", "by_word")
+
+    # Words remembered with the patterns they can start (documents share most of their vocabulary).
+    MAX_WORDS = 200_000
+
+    def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
+        # Patterns are known by id(): hashing a compiled pattern hashes its whole program. The set holds
+        # them, so an id is never reused while it lives.
+        self.starts: dict[int, re.Pattern[str]] = {}
+        self.by_start: dict[str, list[int]] = {}
+        for rx in patterns:
+            found = word_starts(rx.pattern, rx.flags)
+            if found is None or id(rx) in self.starts:
+                continue
+            self.starts[id(rx)] = rx
+            for start in found:
+                self.by_start.setdefault(start, []).append(id(rx))
+        # the lengths of the starts, shortest first: a word is looked up by its prefixes of these lengths
+        self.lengths = tuple(sorted({len(start) for start in self.by_start}))
+        self.by_word: dict[str, tuple[int, ...]] = {}
+
+    def patterns_starting(self, word: str) -> tuple[int, ...]:
+        """The planned patterns (ids) one of whose starts begins ``word`` (lower-case), each once."""
+        size, by_start = len(word), self.by_start
+        found: dict[int, None] = {}
+        for n in self.lengths:
+            if n > size:
+                break
+            for key in by_start.get(word[:n], ()):
+                found[key] = None
+        patterns = tuple(found)
+        if len(self.by_word) >= self.MAX_WORDS:
+            self.by_word.clear()
+        self.by_word[word] = patterns
+        return patterns
+
+
+def finditer(
+    rx: re.Pattern[str], text: str, index: WordIndex | None, candidates: list[int] | None = None
+) -> Iterable[tuple[int, int]]:
+    """(start, end) of every match ``rx.finditer(text)`` would yield, in order.
+
+    ``candidates``: what ``index.planned(rx)`` returned, when the caller already asked.
+    """
+    if index is None or not index.usable:
+        return _scan(rx, text)
+    if candidates is None:
+        candidates = index.planned(rx)
+    if candidates is None:
+        starts = word_starts(rx.pattern, rx.flags)
+        if starts is None:
+            return _scan(rx, text)
+        candidates = index.candidates(starts)
+    if not candidates:
+        return ()
+    if len(candidates) > index.size // _SCAN_RATIO:
+        return _scan(rx, text)  # so many candidates that one pass over the text is cheaper
+    return _tried(rx, text, candidates)
+
+
+def _scan(rx: re.Pattern[str], text: str) -> Iterator[tuple[int, int]]:
+    return (m.span() for m in rx.finditer(text))
+
+
+def _tried(rx: re.Pattern[str], text: str, candidates: list[int]) -> list[tuple[int, int]]:
+    found = []
     pos = 0
+    match = rx.match
     for c in candidates:
         if c < pos:
             continue  # inside the previous match: finditer does not look there either
-        m = rx.match(text, c)
+        m = match(text, c)
         if m is not None:
-            yield m.span()
-            pos = m.end()  # never empty: a match begins with a word character
+            found.append(m.span())
+            pos = found[-1][1]  # never empty: a match begins with a word character
+    return found
 
 
 @functools.lru_cache(maxsize=4096)

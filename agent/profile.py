@@ -9,6 +9,7 @@ disagree leave the field unknown. See README "Firm profile and applicability".
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -31,7 +32,8 @@ from agent.models import (
     TextFact,
 )
 
-PROFILE_FILE = "company.toml"
+from tools.policies import PROFILE_FILE
+
 MAX_PROFILE_BYTES = 64 * 1024
 REGIMES = {"aifc": "AIFC", "national": "national"}
 MAX_QUOTE = 320
@@ -499,6 +501,27 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return _PATTERNS[pattern]
 
 
+def relevant(text: str) -> bool:
+    """Can this sentence say anything about who the firm is? (What a folder scan keeps for inference.)
+
+    Keeps every sentence any inference rule reads: names and defined terms, activity and client
+    statements, incorporation, licences, role titles. ``infer`` on only these sentences gives the same
+    profile as on all of them, so a large folder sends a handful of sentences, not its text.
+    """
+    if _NAME.search(text) or _DEFINED.search(text) or _INCORPORATED.search(text) or _LICENCE.search(text):
+        return True
+    low = text.lower()
+    for rule in RULES:
+        if (not rule.triggers or any(t in low for t in rule.triggers)) and _compiled(rule.predicate).search(text):
+            return True
+    for role, pat in _ROLE_PATTERNS.items():
+        if any(t in low for t in _ROLE_TRIGGERS[role]) and (
+            pat.search(text) or (role in _ACRONYMS and _titled(_ACRONYMS[role]).search(text))
+        ):
+            return True
+    return False
+
+
 def _settle(found: list[tuple[bool | str, Said]]) -> tuple[bool | str | None, list[Said], bool]:
     """One value when every statement agrees; (None, all, True) when they disagree."""
     values = {v for v, _ in found}
@@ -610,6 +633,7 @@ def _licences(said: Sequence[Said], subject: re.Pattern[str]) -> dict[str, Any]:
                                  evidence=tuple(_evidence(s, "licences") for s in held.values()))}
 
 
+@functools.lru_cache(maxsize=None)
 def _titled(acronym: str) -> re.Pattern[str]:
     """A title written out before the role's acronym: "Head of Financial Crime (MLRO)"."""
     return re.compile(r"((?:[A-Z][\w-]*)(?:\s+(?:of|and|&|for|[A-Z][\w-]*)){0,6})\s*\((?:the\s+)?" + re.escape(acronym) + r"\)")

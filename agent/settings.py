@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     max_seconds: float = Field(default=300.0, ge=0, validation_alias="AGENT_MAX_SECONDS")
     # parallel branches (searches, fetches, model calls); the thread-pool default is cores + 4
     max_parallel: int = Field(default=16, ge=1, le=64, validation_alias="AGENT_MAX_PARALLEL")
+    # processes reading and scanning a large policy folder; 0 = one per core, 1 = never more than this one
+    scan_workers: int = Field(default=0, ge=0, le=64, validation_alias="AGENT_SCAN_WORKERS")
 
     # resilience
     max_retries: int = Field(default=2, ge=0, validation_alias="AGENT_MAX_RETRIES")

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
+import json
+import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from agent import assess as coverage
-from agent import conflicts
-from agent import applicability, drafting, embedded, live, prompts, gaps as gapmod, report as reporting
+from agent import applicability, cancel, conflicts, drafting, embedded, live, prompts, gaps as gapmod, report as reporting
 from agent import profile as profiles
+from agent import scan as scanning
 from agent.knowledge import load
 from agent.knowledge.schema import PackRequirement
 from agent.llm import ModelError
-from agent.models import Assessment, Citation, DraftOutput, PolicyInput, Source, StepRecord
+from agent.models import Assessment, Citation, DraftOutput, PolicyInput, Requirement, Source, StepRecord
+from agent.scan import FolderScan
 from graphs.context import RunContext, embedded_context
 from graphs.state import AssessTask, DraftTask, FetchTask, PipelineState, SearchTask
 
@@ -237,37 +240,55 @@ def verify_node(state: PipelineState, ctx: RunContext) -> Update:
 
 # --- policies and assessment ----------------------------------------------------
 
-_PREPARED: dict[tuple[str, str], list[coverage.Doc]] = {}
+# Folder scans of this process by (folder, digest, what was scanned for): the assessment branches judge
+# from the scan read_policies made; a branch that finds none (a resumed run in a new process) scans the
+# folder again, once for all branches. Only findings are held, never the documents' text.
+_SCANS: OrderedDict[tuple[str, str, str], tuple[FolderScan, list[str]]] = OrderedDict()
+_SCANS_LOCK = threading.Lock()
+_SCANS_KEPT = 4
 
 
-def _digest(folder) -> str:
-    h = hashlib.sha256()
-    for d in folder.documents:
-        h.update(f"{d.path}\0{d.sha256}\n".encode())
-    return h.hexdigest()
+def scan_spec(requirements: Sequence[Requirement], jurisdiction: str, live: bool) -> dict[str, Any]:
+    """What the folder is scanned for: the requirements with coverage rules, and each domain's words (for the model)."""
+    ids = [r.id for r in requirements if pack_requirement(r.id, jurisdiction) is not None]
+    by_domain: dict[str, list[Requirement]] = {}
+    for r in requirements:
+        by_domain.setdefault(r.domain, []).append(r)
+    topics = {d: sorted(scanning.topic_words(f"{r.title} {r.obligation}" for r in reqs)) for d, reqs in by_domain.items()}
+    return {"requirement_ids": ids, "jurisdiction": jurisdiction, "topics": topics, "live": live}
 
 
-def _read(policies_dir: str) -> tuple[Any, str, list[coverage.Doc]]:
-    from tools.policies import read_policies
-
-    folder = read_policies(policies_dir)
-    digest = _digest(folder)
-    docs = [conflicts.with_headings(coverage.prepare(d.path, d.lines), d.sections) for d in folder.documents]
-    _PREPARED[(policies_dir, digest)] = docs
-    return folder, digest, docs
+def _scan(policies_dir: str, spec: dict[str, Any], ctx: RunContext) -> FolderScan:
+    reqs = [r for rid in spec["requirement_ids"] if (r := pack_requirement(rid, spec["jurisdiction"]))]
+    topics = {d: frozenset(words) for d, words in spec["topics"].items()} if spec.get("live") else None
+    return scanning.scan_folder(policies_dir, reqs, topics=topics, workers=ctx.settings.scan_workers,
+                                cancelled=cancel.CANCEL)
 
 
-def prepared_docs(policies_dir: str | None, digest: str) -> tuple[list[coverage.Doc], list[str]]:
-    """Documents read by read_policies (re-read if this process has not seen them)."""
+def _remember(key: tuple[str, str, str], value: tuple[FolderScan, list[str]]) -> None:
+    _SCANS[key] = value
+    _SCANS.move_to_end(key)
+    while len(_SCANS) > _SCANS_KEPT:
+        _SCANS.popitem(last=False)
+
+
+def _spec_key(spec: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def folder_scan(policies_dir: str | None, digest: str, spec: dict[str, Any], ctx: RunContext) -> tuple[FolderScan | None, list[str]]:
+    """The scan read_policies made of the folder (scanned again if this process has not seen it)."""
     if not policies_dir:
-        return [], []
-    docs = _PREPARED.get((policies_dir, digest))
-    if docs is not None:
-        return docs, []
-    _, new_digest, docs = _read(policies_dir)
-    if new_digest != digest:
-        return docs, ["The policy folder changed while the run was in progress; the newer contents were assessed."]
-    return docs, []
+        return None, []
+    key = (policies_dir, digest, _spec_key(spec))
+    with _SCANS_LOCK:  # branches arriving together wait for one scan instead of each making one
+        found = _SCANS.get(key)
+        if found is None:
+            scan = _scan(policies_dir, spec, ctx)
+            changed = scan.digest != digest
+            found = scan, ["The policy folder changed while the run was in progress; the newer contents were assessed."] if changed else []
+            _remember(key, found)
+        return found
 
 
 @step("read_policies")
@@ -275,16 +296,21 @@ def read_policies_node(state: PipelineState, ctx: RunContext) -> Update:
     folder_path = state.get("policies_dir")
     if not folder_path:
         return {
-            "policy_input": PolicyInput(folder=None), "policy_digest": "", "assessments": None,
+            "policy_input": PolicyInput(folder=None), "policy_digest": "", "policy_scan": {}, "assessments": None,
             "warnings": ["No policy folder given (--policies): every requirement is insufficient_evidence and drafts are full starter policies."],
             "_detail": "no policy folder given", "_status": "skipped",
         }
-    folder, digest, _ = _read(folder_path)
+    spec = scan_spec(state["requirements"], state["scope"].jurisdiction, live=ctx.client is not None)
+    scan = _scan(folder_path, spec, ctx)
+    with _SCANS_LOCK:
+        _remember((folder_path, scan.digest, _spec_key(spec)), (scan, []))
+    how = ("in this process" if scan.workers == 1 else f"by {scan.workers} processes") + (f" ({scan.fallback})" if scan.fallback else "")
     return {
-        "policy_input": PolicyInput(folder=folder_path, documents=tuple(d.path for d in folder.documents), warnings=folder.warnings),
-        "policy_digest": digest, "assessments": None,
-        "warnings": [f"Policy folder: {w}" for w in folder.warnings],
-        "_detail": f"{len(folder.documents)} documents, {len(folder.warnings)} skipped or warned",
+        "policy_input": PolicyInput(folder=folder_path, documents=tuple(d.path for d in scan.documents), warnings=scan.warnings),
+        "policy_digest": scan.digest, "policy_scan": spec, "assessments": None,
+        "warnings": [f"Policy folder: {w}" for w in scan.warnings],
+        "_detail": f"{len(scan.documents)} documents from {scan.files_read} of {len(scan.files)} files, scanned {how} "
+                   f"for {len(spec['requirement_ids'])} requirements; {len(scan.warnings)} warnings",
     }
 
 
@@ -294,10 +320,11 @@ def profile_node(state: PipelineState, ctx: RunContext) -> Update:
     from pathlib import Path
 
     scope = state["scope"]
-    docs, warnings = prepared_docs(state.get("policies_dir"), state.get("policy_digest", ""))
+    spec = state.get("policy_scan") or scan_spec(state["requirements"], scope.jurisdiction, live=ctx.client is not None)
+    scan, warnings = folder_scan(state.get("policies_dir"), state.get("policy_digest", ""), spec, ctx)
     explicit, folder = state.get("profile_path"), state.get("policies_dir")
     profile, notes = profiles.effective(Path(explicit) if explicit else None, Path(folder) if folder else None,
-                                        profiles.sentences_of(docs))
+                                        list(scan.said) if scan is not None else [])
     pack_reqs = {r.id: pr for r in state["requirements"] if (pr := pack_requirement(r.id, scope.jurisdiction))}
     result = applicability.split(state["requirements"], pack_reqs, profile, scope.topics)
     warnings += [*notes, *result.notes]
@@ -334,15 +361,21 @@ def pack_requirement(req_id: str, jurisdiction: str) -> PackRequirement | None:
 @step("assess")
 def assess_node(task: AssessTask, ctx: RunContext) -> Update:
     """Embedded rules for pack requirements; the model, when configured, judges every requirement."""
-    docs, warnings = prepared_docs(task["policies_dir"], task["policy_digest"])
+    spec = task.get("scan") or scan_spec(task["requirements"], task["jurisdiction"], live=ctx.client is not None)
+    if ctx.client is not None and not spec.get("live"):
+        spec = {**spec, "live": True}  # resumed with a model configured: the model needs passages
+    scan, warnings = folder_scan(task["policies_dir"], task["policy_digest"], spec, ctx)
+    findings = scan.findings if scan is not None else ()
     pack_reqs = [r for rid in task["requirement_ids"] if (r := pack_requirement(rid, task["jurisdiction"]))]
-    results = {a.requirement_id: a for a in coverage.assess_all(pack_reqs, docs)}
+    results = {r.id: coverage.assess_requirement(r, findings) for r in pack_reqs}
+    if scan is not None:
+        results = {a.requirement_id: a for a in conflicts.merge_all(list(results.values()), scan.conflicts)}
     web_reqs = [r for r in task["requirements"] if r.id not in results]
     update: Update = {"warnings": warnings}
-    if ctx.client is not None and docs:
+    if ctx.client is not None and scan is not None and scan.documents:
         try:
-            judged, usage = live.assess(ctx.client, task["requirements"], passages_for(task["requirements"], docs),
-                                        {d.path: d for d in docs})
+            judged, usage = live.assess(ctx.client, task["requirements"], list(scan.passages.get(task["domain"], ())),
+                                        scan.docs())
         except ModelError as err:
             update = fallback(update, err, f"Assessment of {task['domain']}")
         else:
@@ -366,17 +399,13 @@ def assess_node(task: AssessTask, ctx: RunContext) -> Update:
             "_detail": update.get("_detail", "") + f"{task['domain']}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))}
 
 
-def passages_for(requirements, docs, limit: int = 24) -> list[tuple[str, int, int, str]]:  # noqa: ANN001
-    """Policy sentences most related to the requirements (word overlap), for the model to judge."""
-    words = {w for r in requirements for w in re.findall(r"[a-z]{5,}", f"{r.title} {r.obligation}".lower())}
-    scored = []
-    for d in docs:
-        for s in d.sentences:
-            hits = len(words & set(re.findall(r"[a-z]{5,}", s.text.lower())))
-            if hits >= 2:
-                scored.append((hits, s.file, s.line_start, s.line_end, s.text))
-    scored.sort(key=lambda x: (-x[0], x[1], x[2]))
-    return [(f, a, b, t) for _, f, a, b, t in scored[:limit]]
+def passages_for(requirements, docs, limit: int = scanning.PASSAGES) -> list[tuple[str, int, int, str]]:  # noqa: ANN001
+    """Policy sentences most related to the requirements (word overlap), for the model to judge.
+
+    The scan computes the same passages while it reads the folder (FolderScan.passages); this is for
+    documents already in memory.
+    """
+    return scanning.passages(docs, scanning.topic_words(f"{r.title} {r.obligation}" for r in requirements), limit)
 
 
 @step("gaps")

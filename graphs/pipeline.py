@@ -55,7 +55,8 @@ def route_assess(state: PipelineState) -> list[Send] | str:
     return [
         Send("assess", {
             "domain": d, "requirement_ids": [r.id for r in reqs], "requirements": reqs, "policies_dir": state.get("policies_dir"),
-            "policy_digest": state.get("policy_digest", ""), "jurisdiction": state["scope"].jurisdiction,
+            "policy_digest": state.get("policy_digest", ""), "scan": state.get("policy_scan") or {},
+            "jurisdiction": state["scope"].jurisdiction,
             "topics": state["scope"].topics,
         })
         for d, reqs in by_domain.items()

@@ -78,6 +78,7 @@ class PipelineState(TypedDict, total=False):
     policy_digest: str
     profile: FirmProfile
     not_applicable: list[NotApplicable]  # requirements the profile puts out of scope (never assessed)
+    policy_scan: dict[str, Any]  # what the folder was scanned for (requirement ids, topics): no policy text
     assessments: Annotated[list[Assessment], merge_by("requirement_id")]
     compliance_status: dict[str, str]
     gaps: list[Gap]
@@ -98,6 +99,7 @@ class AssessTask(TypedDict):
     policy_digest: str
     profile: FirmProfile
     not_applicable: list[NotApplicable]  # requirements the profile puts out of scope (never assessed)
+    scan: dict[str, Any]  # the state's policy_scan: lets a branch scan the folder again, as read_policies did
     jurisdiction: str
     topics: tuple[str, ...]
 

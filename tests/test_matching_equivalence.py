@@ -15,7 +15,7 @@ import pytest
 
 from agent import assess
 from agent.knowledge.lexicon import MACROS, compile_pattern
-from agent.prefilter import WordIndex, finditer, word_starts
+from agent.prefilter import PatternSet, WordIndex, finditer, word_starts
 from tests.conftest import ROOT
 
 rng = random.Random(20261122)
@@ -70,6 +70,18 @@ def test_shortcut_matches_are_those_of_finditer_for_every_pack_pattern() -> None
         for pattern in PATTERNS:
             rx = compile_pattern(pattern)
             assert list(finditer(rx, text, index)) == [m.span() for m in rx.finditer(text)], (pattern, text[:80])
+
+
+def test_primed_index_gives_the_matches_of_finditer_for_every_pack_pattern() -> None:
+    # the scan looks a document's words up once for all patterns of the run (PatternSet), then tries each
+    # pattern at the words found for it
+    compiled = [compile_pattern(p) for p in PATTERNS]
+    plan = PatternSet(compiled)
+    for text in _texts():
+        index = WordIndex(text)
+        index.prime(plan)
+        for rx in compiled:
+            assert list(finditer(rx, text, index)) == [m.span() for m in rx.finditer(text)], (rx.pattern[:60], text[:80])
 
 
 @pytest.mark.parametrize(

@@ -319,8 +319,9 @@ def test_unsupported_hidden_and_lock_files(tmp_path: Path) -> None:
     folder = read_policies(tmp_path)
 
     assert folder.documents == ()
-    assert len(folder.warnings) == 1
-    assert "unsupported format" in _warning(folder, "legacy.doc")
+    assert len(folder.warnings) == 2  # hidden and lock files are not policy documents: no word about them
+    assert "unsupported format (.doc); convert it to .docx" in _warning(folder, "legacy.doc")
+    assert "unsupported format (.jpg); skipped" in _warning(folder, "photo.jpg")
 
 
 def test_corrupt_docx_and_pdf_are_skipped_with_warnings(tmp_path: Path) -> None:

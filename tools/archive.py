@@ -1,4 +1,4 @@
-"""Zip archives (.docx today, .xlsx tomorrow) read with a hard limit on what they inflate to.
+"""Zip archives (.docx, .xlsx) read with a hard limit on what they inflate to.
 
 A zip's headers state each member's size, but nothing forces them to be true: a member can claim a few
 kilobytes and inflate to gigabytes, or claim gigabytes and hold a few bytes. ``BoundedZip`` never relies

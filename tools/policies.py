@@ -25,16 +25,16 @@ import re
 import stat
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from agent.models import Frozen
 from agent.textsafe import clean_text, printable
 from tools.archive import ArchiveError, ArchiveTooLarge, BoundedZip
 
-Kind = Literal["md", "txt", "docx", "pdf"]
+Kind = Literal["md", "txt", "docx", "pdf", "csv", "xlsx"]
 
 SUFFIX_KINDS: dict[str, Kind] = {
     ".md": "md",
@@ -42,9 +42,20 @@ SUFFIX_KINDS: dict[str, Kind] = {
     ".txt": "txt",
     ".docx": "docx",
     ".pdf": "pdf",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".xlsx": "xlsx",
 }
-# Formats a company might keep policies in that we cannot read; worth telling the user about.
+# Spreadsheets: each row is one statement and line N of the document is row N of the sheet (or file).
+ROW_KINDS: frozenset[Kind] = frozenset({"csv", "xlsx"})
+# A workbook gives one document per sheet, named "<file>#<sheet>".
+SHEET_SEPARATOR = "#"
+# Formats a company might keep policies in that we cannot read, with what to do about it.
 UNSUPPORTED_POLICY_SUFFIXES = frozenset({".doc", ".rtf", ".odt", ".pages"})
+_CONVERT = {
+    **dict.fromkeys(UNSUPPORTED_POLICY_SUFFIXES, "convert it to .docx, .pdf, .md or .txt"),
+    **dict.fromkeys((".xls", ".xlsm", ".xlsb", ".ods", ".numbers"), "save it as .xlsx or .csv"),
+}
 
 _SNIFF_BYTES = 8192
 # Largest policy file read, in bytes.
@@ -86,11 +97,30 @@ class PolicyFolder(Frozen):
     warnings: tuple[str, ...]
 
 
+class Note(NamedTuple):
+    """What the user should know about one file: why it was not read, or a caveat about how it was."""
+
+    name: str  # the relative path, escaped for display ("" for the folder as a whole)
+    reason: str  # "unsupported format (.jpg); skipped"
+    group: str = ""  # notes sharing a group are summarised on one line when there are many (default: reason)
+
+    def line(self) -> str:
+        return f"{self.name}: {self.reason}" if self.name else self.reason
+
+
 class _Skip(Exception):
-    """A file cannot be used; the message says why, for the user."""
+    """A file cannot be used; the message says why, for the user (``group`` without file-specific details)."""
+
+    def __init__(self, message: str, group: str = "") -> None:
+        super().__init__(message)
+        self.group = group
 
 
 # --- walking -------------------------------------------------------------------
+
+
+# The firm profile in the folder's root (agent.profile reads it; the name is the product's, not a format).
+PROFILE_FILE = "company.toml"
 
 
 def _ignored(name: str) -> bool:
@@ -107,8 +137,10 @@ class _Walker:
     """Collects supported files under a resolved root; symlinks are queued, not followed in place."""
 
     root: Path
-    warn: Callable[[str], None]
+    warn: Callable[[Note], None]
     found: dict[Path, str] = field(default_factory=dict)  # real path -> first relative path
+    unsupported: dict[Path, str] = field(default_factory=dict)  # the same, for files of other formats
+    many: tuple[int, Callable[[], None]] | None = None  # called once when that many files were found
     walked: set[Path] = field(default_factory=set)
     linked_dirs: list[tuple[Path, str]] = field(default_factory=list)
     linked_files: list[tuple[Path, str]] = field(default_factory=list)
@@ -122,29 +154,41 @@ class _Walker:
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
             except OSError as exc:
-                self.warn(f"{printable(prefix.rstrip('/') or '.')}: cannot list directory ({exc.strerror or exc}); skipped")
+                self.warn(Note(printable(prefix.rstrip("/") or "."), f"cannot list directory ({exc.strerror or exc}); skipped",
+                               "cannot list directory; skipped"))
                 continue
             subdirs = []
             for entry in entries:
                 if _ignored(entry.name):
                     continue
                 rel = prefix + entry.name
+                if rel == PROFILE_FILE:
+                    continue  # the firm profile, read by the profile step: not a policy, not an unread file
                 if entry.is_symlink():
                     self.link(entry.path, rel)
                 elif _is_real_dir(entry):
                     if Path(entry.path) not in self.walked:
                         self.walked.add(Path(entry.path))
                         subdirs.append((Path(entry.path), rel + "/"))
-                elif _classify(rel, self.warn) is not None:
-                    self.found.setdefault(Path(entry.path), rel)
+                else:
+                    self.file(Path(entry.path), rel)
             stack.extend(reversed(subdirs))  # so they pop in name order
+
+    def file(self, real: Path, rel: str) -> None:
+        if kind_of(rel) is not None:
+            self.found.setdefault(real, rel)
+            if self.many is not None and len(self.found) >= self.many[0]:
+                self.many[1]()
+                self.many = None
+        else:
+            self.unsupported.setdefault(real, rel)
 
     def link(self, path: str, rel: str) -> None:
         target = Path(os.path.realpath(path))
         if not _inside(target, self.root):
-            self.warn(f"{printable(rel)}: symlink points outside the policy folder; skipped")
+            self.warn(Note(printable(rel), "symlink points outside the policy folder; skipped"))
         elif not target.exists():
-            self.warn(f"{printable(rel)}: broken symlink; skipped")
+            self.warn(Note(printable(rel), "broken symlink; skipped"))
         elif target.is_dir():
             self.linked_dirs.append((target, rel + "/"))
         else:
@@ -158,33 +202,45 @@ def _is_real_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _walk(root: Path, warn: Callable[[str], None]) -> list[tuple[str, Path]]:
+def _walk(
+    root: Path, warn: Callable[[Note], None], many: tuple[int, Callable[[], None]] | None = None
+) -> list[tuple[str, Path]]:
     """(relative POSIX path, real path) of every supported file, each real file once, sorted.
 
     The real tree is walked before any symlink is followed, so a file reachable both directly and
     through a link is reported under its own path; the set of walked directories breaks cycles.
+    Every other file (hidden and lock files aside) is named in a note: it is not read.
     """
-    walker = _Walker(root, warn)
+    walker = _Walker(root, warn, many=many)
     walker.tree(root, "")
     while walker.linked_files or walker.linked_dirs:
         for target, rel in walker.linked_files:
-            if _classify(rel, warn) is not None:
-                walker.found.setdefault(target, rel)
+            walker.file(target, rel)
         walker.linked_files.clear()
         if walker.linked_dirs:
             target, prefix = walker.linked_dirs.pop(0)
             if target not in walker.walked:  # else already read, or a cycle
                 walker.tree(target, prefix)
+    for real, rel in sorted(walker.unsupported.items(), key=lambda item: item[1]):
+        if real not in walker.found:
+            warn(_unsupported(rel))
     return sorted(((rel, real) for real, rel in walker.found.items()), key=lambda item: item[0])
 
 
-def _classify(rel: str, warn: Callable[[str], None]) -> Kind | None:
-    """Kind of a file by suffix; warns about policy-like files we cannot read."""
+def kind_of(rel: str) -> Kind | None:
+    """Kind of a file by suffix (None: a format the reader does not read)."""
+    return SUFFIX_KINDS.get(os.path.splitext(rel)[1].lower())
+
+
+def _unsupported(rel: str) -> Note:
     suffix = os.path.splitext(rel)[1].lower()
-    kind = SUFFIX_KINDS.get(suffix)
-    if kind is None and suffix in UNSUPPORTED_POLICY_SUFFIXES:
-        warn(f"{printable(rel)}: unsupported format ({printable(suffix)}); convert it to .docx, .pdf, .md or .txt; skipped")
-    return kind
+    shown = printable(suffix) if suffix else "no file extension"
+    advice = _CONVERT.get(suffix)
+    reason = f"unsupported format ({shown}){'; ' + advice if advice else ''}; skipped"
+    return Note(printable(rel), reason, "unsupported format")
+
+
+_TOO_LARGE = "file too large (over {:,} bytes); skipped"
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -196,10 +252,10 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise _Skip("not a regular file; skipped")
         if info.st_size > max_bytes:
-            raise _Skip(f"file too large ({info.st_size:,} bytes > {max_bytes:,}); skipped")
+            raise _Skip(f"file too large ({info.st_size:,} bytes > {max_bytes:,}); skipped", _TOO_LARGE.format(max_bytes))
         data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise _Skip(f"file too large (> {max_bytes:,} bytes); skipped")
+        raise _Skip(f"file too large (> {max_bytes:,} bytes); skipped", _TOO_LARGE.format(max_bytes))
     return data
 
 
@@ -412,6 +468,9 @@ def _humanise(stem: str) -> str:
 Extracted = tuple[list[str], list[tuple[int, str]], str | None]  # lines, (line index, heading), warning
 
 
+_CORRUPT = "corrupt or unreadable {}; skipped"
+
+
 def _clean_lines(lines: list[str]) -> list[str]:
     """Lines without control characters (escape sequences, bells); tabs stay, page and line feeds become spaces."""
     return [clean_text(line.replace("\f", " ").replace("\v", " ")) for line in lines]
@@ -423,17 +482,22 @@ def _text_size(lines: list[str]) -> int:
 
 
 def _too_long(max_chars: int, size: int | None = None) -> _Skip:
+    group = f"too much text (more than {max_chars:,} characters); skipped"
     if size is None:
-        return _Skip(f"too much text (more than {max_chars:,} characters); skipped")
-    return _Skip(f"too much text ({size:,} characters > {max_chars:,}); skipped")
+        return _Skip(group)
+    return _Skip(f"too much text ({size:,} characters > {max_chars:,}); skipped", group)
 
 
-def _extract_text(data: bytes, kind: Kind, max_chars: int) -> Extracted:
+def _extract_text(data: bytes, kind: Kind, max_chars: int, outline: bool = True) -> Extracted:
     text, warning = _decode(data)
-    lines = _clean_lines(_text_lines(text))
+    lines = _text_lines(text)
+    # _clean_lines, done once to all lines together (every step is per character; line breaks stay)
+    lines = clean_text("\n".join(lines).replace("\f", " ").replace("\v", " ")).split("\n") if lines else lines
     del text
     if (size := _text_size(lines)) > max_chars:
         raise _too_long(max_chars, size)
+    if not outline:
+        return lines, [], warning
     headings = _markdown_headings(lines) if kind == "md" else _plain_headings(lines)
     return lines, list(headings), warning
 
@@ -535,11 +599,11 @@ def _extract_docx(data: bytes, max_chars: int) -> Extracted:
             except (_Skip, ArchiveError):
                 raise
             except Exception as exc:  # python-docx and lxml raise a zoo of zip/XML/KeyError types on bad input
-                raise _Skip(f"corrupt or unreadable .docx ({type(exc).__name__}); skipped") from None
+                raise _Skip(f"corrupt or unreadable .docx ({type(exc).__name__}); skipped", _CORRUPT.format(".docx")) from None
     except ArchiveTooLarge as exc:
-        raise _Skip(f"too large when unpacked ({exc}); skipped") from None
+        raise _Skip(f"too large when unpacked ({exc}); skipped", "too large when unpacked; skipped") from None
     except ArchiveError as exc:
-        raise _Skip(f"corrupt or unreadable .docx ({printable(str(exc))}); skipped") from None
+        raise _Skip(f"corrupt or unreadable .docx ({printable(str(exc))}); skipped", _CORRUPT.format(".docx")) from None
     return lines, headings, None
 
 
@@ -768,12 +832,174 @@ def _extract_pdf(data: bytes, max_chars: int) -> Extracted:
     except (FileNotDecryptedError, DependencyError):
         raise _Skip("encrypted PDF (password or decryption support required); skipped") from None
     except LimitReachedError as exc:
-        raise _Skip(f"PDF exceeds a safety limit ({printable(str(exc))}); skipped") from None
+        raise _Skip(f"PDF exceeds a safety limit ({printable(str(exc))}); skipped", "PDF exceeds a safety limit; skipped") from None
     except Exception as exc:  # damaged PDFs raise many exception types deep inside pypdf
-        raise _Skip(f"corrupt or unreadable PDF ({type(exc).__name__}); skipped") from None
+        raise _Skip(f"corrupt or unreadable PDF ({type(exc).__name__}); skipped", _CORRUPT.format("PDF")) from None
     if not any(line.strip() for line in lines):
         raise _Skip("no extractable text (scanned?); skipped")
     return lines, list(_plain_headings(lines)), None
+
+
+# --- spreadsheets ----------------------------------------------------------------
+#
+# A row is one statement: its non-empty cells joined by " | ", on the line whose number is the row's
+# (blank rows stay as blank lines), so "Controls.xlsx#AML L14" is sheet AML, row 14 and "register.csv
+# L14" is the CSV's 14th record (a record may span several physical lines when a cell holds line breaks).
+
+_CELL_SEPARATOR = " | "
+_CSV_SNIFF_CHARS = 16_384
+# Cells (an empty row counts as one) read from one workbook: bounds time on sheets whose rows claim
+# far-away columns or row numbers, which the reader would fill with empty cells.
+MAX_XLSX_CELLS = 2_000_000
+# The XML parts of a workbook parsed whole (workbook, styles, relationships, content types) together, and
+# its shared strings: the rest (the sheets) is parsed as a stream.
+_MAX_XLSX_PACKAGE_XML = 5_000_000
+_MAX_XLSX_SHARED_STRINGS = 25_000_000
+
+
+def _row_line(cells: Iterable[Any]) -> str:
+    """One row as one line: non-empty cells, whitespace (line breaks included) collapsed."""
+    texts = (" ".join(clean_text(_cell_text(cell)).split()) for cell in cells)
+    return _CELL_SEPARATOR.join(text for text in texts if text)
+
+
+def _cell_text(value: Any) -> str:
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _extract_csv(data: bytes, max_chars: int) -> Extracted:
+    """Records of a .csv or .tsv (delimiter and quoting sniffed from its start), one line each."""
+    import csv
+
+    text, warning = _decode(data)
+    sample = text[:_CSV_SNIFF_CHARS]
+    if len(text) > len(sample) and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]  # whole records only
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:  # one column, or too irregular to tell: the first line decides
+        first = sample.partition("\n")[0]
+        dialect = csv.excel_tab if first.count("\t") > first.count(",") else csv.excel
+    lines: list[str] = []
+    size = -1
+    # a cell may hold as much text as a file (the module's default stops at 131,072 characters)
+    csv.field_size_limit(max(csv.field_size_limit(), max_chars))
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), dialect):
+            line = _row_line(row)
+            lines.append(line)
+            size += len(line) + 1
+            if size > max_chars:
+                raise _too_long(max_chars)
+    except csv.Error as exc:
+        raise _Skip(f"corrupt or unreadable CSV ({printable(str(exc))}); skipped", _CORRUPT.format("CSV")) from None
+    return lines, [], warning
+
+
+Sheets = tuple[list[tuple[str, list[str]]], str | None]  # (sheet title, lines) per sheet with text, warning
+
+
+def _extract_xlsx(data: bytes, max_chars: int) -> Sheets:
+    """Rows of every worksheet of a workbook, one line each, read with openpyxl in read-only mode.
+
+    openpyxl is handed a package rebuilt from reads through BoundedZip (MAX_UNPACKED_BYTES for all parts
+    together, images and other binary parts left out), so no member can inflate beyond the budget
+    whatever its header claims; the sheets are then parsed as a stream, row by row.
+    """
+    try:
+        with BoundedZip(data, max_bytes=MAX_UNPACKED_BYTES) as archive:
+            package = _xlsx_package(archive)
+        sheets = _xlsx_sheets(package, max_chars)
+    except ArchiveTooLarge as exc:
+        raise _Skip(f"too large when unpacked ({exc}); skipped", "too large when unpacked; skipped") from None
+    except ArchiveError as exc:
+        raise _Skip(f"corrupt or unreadable .xlsx ({printable(str(exc))}); skipped", _CORRUPT.format(".xlsx")) from None
+    return sheets, None
+
+
+def _xlsx_package(archive: BoundedZip) -> io.BytesIO:
+    """A copy of the workbook's XML parts, each read within the archive's budget; other parts are stubs."""
+    import zipfile
+
+    package = io.BytesIO()
+    whole = strings = 0
+    with zipfile.ZipFile(package, "w", zipfile.ZIP_STORED) as copy:
+        for name in archive.names():
+            lower = name.lower()
+            if not lower.endswith((".xml", ".rels")):
+                copy.writestr(name, b"")  # images, printer settings, VBA: never needed for cell values
+                continue
+            blob = archive.read(name)
+            if lower.startswith("xl/worksheets/"):
+                pass  # parsed as a stream
+            elif lower.endswith("sharedstrings.xml"):
+                strings += len(blob)
+                if strings > _MAX_XLSX_SHARED_STRINGS:
+                    raise ArchiveTooLarge(f"shared strings unpack to more than {_MAX_XLSX_SHARED_STRINGS:,} bytes")
+            else:
+                whole += len(blob)
+                if whole > _MAX_XLSX_PACKAGE_XML:
+                    raise ArchiveTooLarge(f"workbook parts unpack to more than {_MAX_XLSX_PACKAGE_XML:,} bytes")
+            copy.writestr(name, blob)
+            del blob
+    package.seek(0)
+    return package
+
+
+def _xlsx_sheets(package: io.BytesIO, max_chars: int) -> list[tuple[str, list[str]]]:
+    import openpyxl
+
+    sheets: list[tuple[str, list[str]]] = []
+    size = -1
+    cells = 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about every extension it does not read
+            workbook = openpyxl.load_workbook(package, read_only=True, data_only=True, keep_links=False)
+            try:
+                for sheet in workbook.worksheets:
+                    # The dimensions a sheet declares are not trusted: rows are as wide as their last cell.
+                    sheet.reset_dimensions()
+                    lines: list[str] = []
+                    for row in sheet.iter_rows(values_only=True):
+                        cells += max(len(row), 1)
+                        if cells > MAX_XLSX_CELLS:
+                            raise _Skip(f"too complex (more than {MAX_XLSX_CELLS:,} cells); skipped")
+                        line = _row_line(row) if row else ""
+                        lines.append(line)
+                        size += len(line) + 1
+                        if size > max_chars:
+                            raise _too_long(max_chars)
+                    if any(lines):
+                        sheets.append((_unique(sheet.title, {t for t, _ in sheets}), lines))
+            finally:
+                workbook.close()
+    except _Skip:
+        raise
+    except Exception as exc:  # openpyxl and the XML parser raise many types on damaged workbooks
+        raise _Skip(f"corrupt or unreadable .xlsx ({type(exc).__name__}); skipped", _CORRUPT.format(".xlsx")) from None
+    return sheets
+
+
+def _unique(title: str, taken: set[str]) -> str:
+    """A sheet title not used by an earlier sheet (a damaged workbook can repeat one): "AML (2)"."""
+    candidate, n = title, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{title} ({n})"
+    return candidate
 
 
 _EXTRACTORS: dict[Kind, Callable[[bytes, int], Extracted]] = {
@@ -781,40 +1007,84 @@ _EXTRACTORS: dict[Kind, Callable[[bytes, int], Extracted]] = {
     "txt": lambda data, max_chars: _extract_text(data, "txt", max_chars),
     "docx": _extract_docx,
     "pdf": _extract_pdf,
+    "csv": _extract_csv,
 }
+_EMPTY = "empty (no text); skipped"
 
 
-def _document(name: str, real: Path, kind: Kind, max_bytes: int, max_chars: int) -> tuple[PolicyDocument, str | None]:
-    """Read one file; ``name`` is its relative path escaped for display, the only one ever shown."""
+class PolicyFile(NamedTuple):
+    """A file of the folder to be read: its display name, where it really is, and its format."""
+
+    name: str  # relative path, escaped for display: the only name ever shown
+    real: Path
+    kind: Kind
+
+
+class FileRead(NamedTuple):
+    """What reading one file gave: its documents (a workbook has one per sheet) and a note, if any."""
+
+    documents: tuple[PolicyDocument, ...]
+    note: Note | None  # why it was skipped (then there are no documents), or a caveat about its text
+
+
+def read_file(
+    file: PolicyFile, *, max_file_bytes: int = MAX_FILE_BYTES, max_text_chars: int = MAX_TEXT_CHARS,
+    sections: bool = True,
+) -> FileRead:
+    """Read one policy file; never raises for a bad file (the note says why it was skipped).
+
+    ``sections=False`` leaves out what coverage does not use: ``PolicyDocument.sections`` stays empty
+    and the title of a text file is its humanised name, not its first heading.
+    """
     try:
-        data = _read_bytes(real, max_bytes)
+        documents, warning = _documents(file, max_file_bytes, max_text_chars, sections)
+    except _Skip as skip:
+        return FileRead((), Note(file.name, str(skip), skip.group))
+    return FileRead(documents, Note(file.name, warning) if warning else None)
+
+
+def _documents(
+    file: PolicyFile, max_bytes: int, max_chars: int, with_sections: bool
+) -> tuple[tuple[PolicyDocument, ...], str | None]:
+    try:
+        data = _read_bytes(file.real, max_bytes)
     except OSError as exc:
-        raise _Skip(f"cannot read ({exc.strerror or exc}); skipped") from None
-    lines, headings, warning = _EXTRACTORS[kind](data, max_chars)
-    sections = _sections(name, lines, headings)
-    title = next((h for _, h in headings if h), "") or _humanise(Path(name).stem)
-    document = PolicyDocument(
-        path=name,
-        kind=kind,
-        sha256=hashlib.sha256(data).hexdigest(),
-        lines=tuple(lines),
-        sections=sections,
-        title=title,
-    )
-    return document, warning
+        raise _Skip(f"cannot read ({exc.strerror or exc}); skipped", "cannot read; skipped") from None
+    if not data.strip():
+        raise _Skip(_EMPTY)
+    sha = hashlib.sha256(data).hexdigest()
+    if file.kind == "xlsx":
+        sheets, warning = _extract_xlsx(data, max_chars)
+        parts = [(f"{file.name}{SHEET_SEPARATOR}{printable(title)}", lines, [(-1, f"{_humanise(Path(file.name).stem)}: {printable(title)}")])
+                 for title, lines in sheets]
+    elif file.kind in ("md", "txt"):
+        lines, headings, warning = _extract_text(data, file.kind, max_chars, outline=with_sections)
+        parts = [(file.name, lines, headings)] if any(line.strip() for line in lines) else []
+    else:
+        lines, headings, warning = _EXTRACTORS[file.kind](data, max_chars)
+        parts = [(file.name, lines, headings)] if any(line.strip() for line in lines) else []
+    del data
+    if not parts:
+        raise _Skip(_EMPTY)
+    documents = []
+    for name, lines, headings in parts:
+        title = next((h for _, h in headings if h), "") or _humanise(Path(name).stem)
+        headings = [h for h in headings if h[0] >= 0]  # a sheet's title is not a line of it
+        documents.append(PolicyDocument(
+            path=name, kind=file.kind, sha256=sha, lines=tuple(lines),
+            sections=_sections(name, lines, headings) if with_sections else (), title=title,
+        ))
+    return tuple(documents), warning
 
 
-def read_policies(
-    folder: str | Path,
-    *,
-    max_file_bytes: int = MAX_FILE_BYTES,
-    max_files: int = 5000,
-    max_text_chars: int = MAX_TEXT_CHARS,
-) -> PolicyFolder:
-    """Read every supported policy file under ``folder``; problems become warnings, not errors.
+def list_files(
+    folder: str | Path, *, many: tuple[int, Callable[[], None]] | None = None
+) -> tuple[Path, list[PolicyFile], list[Note]]:
+    """The resolved folder, every file to read under it (sorted by name) and notes on the ones that will not be.
 
-    Documents and warnings name files by their path relative to the folder, escaped for display
-    (``textsafe.printable``): that is what reports, the terminal and the model see.
+    ``many`` = (n, callback): the callback runs once, as soon as n files to read were found (a reader can
+    get ready for a large folder while the rest is listed). Raises PolicyFolderError when the folder is
+    missing or not a directory.
     """
     given = Path(folder)
     if not given.exists():
@@ -822,30 +1092,74 @@ def read_policies(
     if not given.is_dir():
         raise PolicyFolderError(f"policy folder is not a directory: {given}")
     root = given.resolve()
-
-    notes: list[str] = []
-    files = _walk(root, notes.append)
-    if len(files) > max_files:
-        notes.append(
-            f"{len(files)} supported files found; only the first {max_files} (by path) were read"
-        )
-        files = files[:max_files]
-
-    documents = []
+    notes: list[Note] = []
+    files: list[PolicyFile] = []
     shown: set[str] = set()
-    for rel, real in files:
+    for rel, real in _walk(root, notes.append, many):
         name = printable(rel)
         if name in shown:  # only possible when escaping makes two real names look alike
-            notes.append(f"{name}: another file has the same name once escaped for display; skipped")
+            notes.append(Note(name, "another file has the same name once escaped for display; skipped"))
             continue
         shown.add(name)
-        kind = SUFFIX_KINDS[os.path.splitext(rel)[1].lower()]
-        try:
-            document, warning = _document(name, real, kind, max_file_bytes, max_text_chars)
-        except _Skip as skip:
-            notes.append(f"{name}: {skip}")
-            continue
-        documents.append(document)
-        if warning:
-            notes.append(f"{name}: {warning}")
-    return PolicyFolder(root=str(folder), documents=tuple(documents), warnings=tuple(notes))
+        files.append(PolicyFile(name, real, SUFFIX_KINDS[os.path.splitext(rel)[1].lower()]))
+    return root, files, notes
+
+
+# More notes than this sharing a reason become one line: a count, the first names, how many more.
+GROUP_NOTES_OVER = 5
+_FIRST_NAMES = 3
+
+
+def summarise(notes: Iterable[Note]) -> tuple[str, ...]:
+    """Warning lines for the notes, in order; a reason shared by many files is one line where it first appears."""
+    notes = list(notes)
+    groups: dict[str, list[Note]] = {}
+    for note in notes:
+        groups.setdefault(note.group or note.reason, []).append(note)
+    lines: list[str] = []
+    for note in notes:
+        key = note.group or note.reason
+        members = groups[key]
+        if len(members) <= GROUP_NOTES_OVER:
+            lines.append(note.line())
+        elif members[0] is note:
+            lines.append(_grouped(key, members))
+    return tuple(lines)
+
+
+def _grouped(key: str, members: list[Note]) -> str:
+    if key == "unsupported format":
+        suffixes: dict[str, int] = {}
+        for note in members:
+            suffix = os.path.splitext(note.name)[1].lower() or "no extension"
+            suffixes[suffix] = suffixes.get(suffix, 0) + 1
+        counts = ", ".join(f"{suffix} {n:,}" for suffix, n in sorted(suffixes.items(), key=lambda kv: (-kv[1], kv[0])))
+        key = f"unsupported format ({counts}); skipped"
+    names = ", ".join(note.name for note in members[:_FIRST_NAMES])
+    return f"{len(members):,} files: {key} — {names} and {len(members) - _FIRST_NAMES:,} more"
+
+
+def read_policies(
+    folder: str | Path,
+    *,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    max_files: int | None = None,
+    max_text_chars: int = MAX_TEXT_CHARS,
+) -> PolicyFolder:
+    """Read every supported policy file under ``folder``; problems become warnings, not errors.
+
+    Documents and warnings name files by their path relative to the folder, escaped for display
+    (``textsafe.printable``): that is what reports, the terminal and the model see. Every document is
+    held in memory: a large folder is better scanned file by file (``agent.scan``).
+    """
+    _, files, notes = list_files(folder)
+    if max_files is not None and len(files) > max_files:
+        notes.insert(0, Note("", f"{len(files)} supported files found; only the first {max_files} (by path) were read"))
+        files = files[:max_files]
+    documents: list[PolicyDocument] = []
+    for file in files:
+        read = read_file(file, max_file_bytes=max_file_bytes, max_text_chars=max_text_chars)
+        documents.extend(read.documents)
+        if read.note:
+            notes.append(read.note)
+    return PolicyFolder(root=str(folder), documents=tuple(documents), warnings=summarise(notes))
