@@ -106,10 +106,8 @@ def with_headings(doc: Doc, sections: Iterable[Any]) -> Doc:
 
 def section_of(doc: Doc, line: int) -> str | None:
     """Heading of the document section holding a line (None when the document has no headings)."""
-    # The reader's sections when the document came with them; else the headings prepare() found.
-    headings = doc.headings or tuple((x.line_start, x.text) for x in doc.sentences if x.kind == "heading")
     heading = None
-    for first, title in headings:
+    for first, title in doc.headings:
         if first > line:
             break
         heading = title

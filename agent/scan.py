@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import assess as coverage
-from agent.conflicts import ConflictFindings, scan_conflicts
+from agent.conflicts import ConflictFindings, scan_conflicts, with_headings
 from agent.knowledge.schema import PackRequirement
 from agent.profile import Said, relevant
 from tools.policies import (
@@ -183,13 +183,23 @@ class _Job:
             doc = prepare_document(document)
             documents.append((document.path, document.sha256))
             findings.append(_compact(coverage.scan_document(doc, self.reqs)))
-            clashes.append(scan_conflicts(doc, self.reqs))
+            clashes.append(self._conflicts(doc, file, document.path))
             said.extend(Said(x.file, x.line_start, x.line_end, x.text) for x in doc.sentences if relevant(x.text))
             if self.topics:
                 for key, found in _scored([doc], self.topics).items():
                     scored.setdefault(key, []).extend(found)
         kept = {key: _best_scored(found, PASSAGES) for key, found in scored.items()}
         return _FileResult(tuple(documents), tuple(findings), read.note, kept, tuple(clashes), tuple(said))
+
+
+    def _conflicts(self, doc: coverage.Doc, file: PolicyFile, path: str) -> ConflictFindings:
+        """Statements contradicting a rule's figures; a conflict names its section, so its file's outline is read then."""
+        found = scan_conflicts(doc, self.reqs)
+        if not found:
+            return found
+        # rare: the reader's sections (the scan reads without them) name where the statement is
+        again = next((d for d in read_file(file).documents if d.path == path), None)
+        return scan_conflicts(with_headings(doc, again.sections), self.reqs) if again is not None else found
 
 
 def _compact(findings: coverage.Findings) -> coverage.Findings:

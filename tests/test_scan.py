@@ -19,6 +19,7 @@ import pytest
 from agent import scan as scanning
 from agent.assess import assess_all, assess_requirement, prepare, scan_document
 from agent.cancel import Cancelled
+from agent.conflicts import merge_all, with_headings
 from agent.embedded import pack_requirements, select_pack
 from agent.knowledge import load
 from agent.knowledge.schema import CoverageElement, PackCitation, PackRequirement
@@ -262,12 +263,13 @@ def test_pool_and_in_process_scans_are_identical(tmp_path: Path) -> None:
 @pytest.mark.parametrize("folder", [EXAMPLES, FIXTURES / "distractors", FIXTURES / "policies_known"], ids=lambda p: p.name)
 def test_scanning_a_folder_assesses_exactly_as_reading_and_assessing_every_document(folder: Path) -> None:
     reqs = [*load("KZ").requirements, *load("INTL").requirements]
-    docs = [prepare(d.path, d.lines) for d in read_policies(folder).documents]
+    docs = [with_headings(prepare(d.path, d.lines), d.sections) for d in read_policies(folder).documents]
 
     scan = scanning.scan_folder(folder, reqs, workers=1)
 
     assert [d.path for d in scan.documents] == [d.path for d in docs]
-    assert [assess_requirement(r, scan.findings) for r in reqs] == assess_all(reqs, docs)
+    judged = merge_all([assess_requirement(r, scan.findings) for r in reqs], scan.conflicts)
+    assert judged == assess_all(reqs, docs)
 
 
 def test_passages_found_while_scanning_are_those_of_the_documents_in_memory(tmp_path: Path) -> None:
@@ -394,7 +396,9 @@ def test_checkpointed_state_holds_document_names_not_text(isolated: Path) -> Non
 
     assert report.run.policies.documents
     # a sentence of an example policy that is evidence of nothing: only evidence quotes reach the state
-    quoted = {e.quote for a in report.assessments for e in a.evidence}
+    # (the firm profile quotes what it was inferred from, as the report does)
+    quoted = {e.quote for a in report.assessments for e in a.evidence} | {
+        e.quote for fact in report.profile.facts().values() for e in fact.evidence}
     plain = next(line for p in sorted(EXAMPLES.glob("*.md")) for line in p.read_text(encoding="utf-8").splitlines()
                  if len(line) > 60 and not line.startswith(("#", "|", "-")) and not any(line[:40] in q for q in quoted))
     assert plain[:60].encode() not in blobs
