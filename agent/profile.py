@@ -501,6 +501,14 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return _PATTERNS[pattern]
 
 
+@functools.cache
+def _any_trigger() -> re.Pattern[str] | None:
+    if any(not rule.triggers for rule in RULES):
+        return None  # a rule that reads every sentence: no shortcut
+    words = {t for rule in RULES for t in rule.triggers} | {t for ts in _ROLE_TRIGGERS.values() for t in ts}
+    return re.compile("|".join(re.escape(t) for t in sorted(words, key=len, reverse=True)))
+
+
 def relevant(text: str) -> bool:
     """Can this sentence say anything about who the firm is? (What a folder scan keeps for inference.)
 
@@ -511,6 +519,9 @@ def relevant(text: str) -> bool:
     if _NAME.search(text) or _DEFINED.search(text) or _INCORPORATED.search(text) or _LICENCE.search(text):
         return True
     low = text.lower()
+    gate = _any_trigger()
+    if gate is not None and not gate.search(low):
+        return False  # every rule and role needs one of its trigger words: most sentences stop here
     for rule in RULES:
         if (not rule.triggers or any(t in low for t in rule.triggers)) and _compiled(rule.predicate).search(text):
             return True

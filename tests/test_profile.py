@@ -478,3 +478,20 @@ def test_query_outside_the_firms_jurisdictions_is_flagged(isolated: Path) -> Non
     assert any("names KZ" in w and "Germany" in w for w in report.run.warnings)
     assert all(r.baseline for r in report.requirements)
     assert {"INTL-FSB-RES-001", "INTL-FSB-RED-001"} <= set(not_applicable(report)), "issuer baseline rules too"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_scan_keeps_every_sentence_inference_reads(tmp_path: Path, seed: int) -> None:
+    """A large folder sends only the sentences that can describe the firm; the profile must not change."""
+    from agent import profile as profiles
+    from agent.assess import prepare
+    from tests.firmgen import PHRASES
+    from tools.policies import read_policies
+
+    keys = sorted(PHRASES)
+    folders = {3: EXAMPLES, 4: ROOT / "examples" / "exchange"}
+    folder = folders.get(seed) or firm_folder(tmp_path / "pol", keys if seed == 5 else keys[seed::3], seed=seed).path
+    said = profiles.sentences_of(prepare(d.path, d.lines) for d in read_policies(folder).documents)
+    kept = [s for s in said if profiles.relevant(s.text)]
+    assert len(kept) < len(said)
+    assert profiles.infer(kept) == profiles.infer(said)
