@@ -46,6 +46,24 @@ _NUMBERED_HEADING = re.compile(
 # "Review: annually", "Next Review Date: April 2026".
 _KEY_VALUE = re.compile(r"^\s*(?:[-*•]\s+)?\*{0,2}([A-Z][\w()/&'’ .-]{0,40}?)\*{0,2}\s*:\*{0,2}\s+\S")
 _CONTROL_HEADER = re.compile(r"\b(version|revision|author|change|changes|date|approved by|editor)\b")
+# A glossary entry or definition names a term, it commits to nothing: "Sanctioned Countries means any
+# country ...", "PEP: a person who ...", "Tipping off refers to ...".
+_DEFINITION = re.compile(
+    r"^[\"'“‘(]?[A-Z][\w'’/()&,\"”-]*(?:\s+[\w'’/()&,\"”-]+){0,6}?\s*(?:[\"”']\s*)?"
+    r"(?:means|shall mean|refers to|is defined as|has the meaning)\b"
+)
+# What a rulebook says firms must do, quoted in a policy, is not the firm's own commitment:
+# "Principle 8: Conflicts of Interest - A firm must manage conflicts of interest fairly".
+_RULE_QUOTED = re.compile(
+    r"^(?:principle|rule|article)\s+\d+[a-z]?\s*[:.–—-]|\b(?:a|each|every|all) (?:firm|licensee|authori[sz]ed person|regulated (?:firm|entity))s? (?:must|shall|should)\b"
+    r"|\bfirms (?:must|shall|should)\b",
+    re.IGNORECASE,
+)
+# A sentence in which the firm speaks for itself is the better quote when several state an element.
+_COMMITS = re.compile(
+    r"\b(?:we|our|us|will|shall|this policy|the (?:group|company|firm|bank|business)|(?:is|are) committed|ensures?|maintains?|(?:has|have) (?:appointed|established|adopted|implemented|in place))\b",
+    re.IGNORECASE,
+)
 _CHANGE_LOG = re.compile(r"\b(change|changes|changed|revision|description|summary|amendments?)\b")
 MAX_QUOTE = 320
 _TITLE, _PLAIN = 0, 6  # heading levels: the document title; an unnumbered heading below numbered ones
@@ -93,6 +111,9 @@ class Doc:
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
     # (first line, heading) of each section of the source document, so a finding can name its section
     headings: tuple[tuple[int, str], ...] = field(default=(), compare=False, repr=False)
+    # Start offsets of the sentences that say what the whole document is about: its title and its
+    # opening sentence ("This AML Policy sets out ..."). They qualify every sentence of the document.
+    topic: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     def word_index(self) -> WordIndex:
         if not self.words:
@@ -313,7 +334,36 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
         prev_open = stripped[-1] not in ".!?;:\"'”)"
     flush()
     text = "\n".join(parts)
-    return Doc(path, text, tuple(sentences), tuple(s.start for s in sentences))
+    return Doc(path, text, tuple(sentences), tuple(s.start for s in sentences), topic=_topic(sentences))
+
+
+_TOPIC_REACH = 3  # the opening sentence is looked for among the document's first sentences
+
+
+# What a document's title can lend its sentences: the field it covers, never a figure or a party.
+_DOMAIN = re.compile(
+    r"(?:anti[- ]?money|money[- ]laundering|laundering|terroris\w*|aml\b|cft\b|ctf\b|ml/tf|aml/cft|financial crime|"
+    r"sanction\w*|complain\w*|(?:information |cyber ?)?security|cyber\w*|data protection|privacy|personal (?:data|information)|"
+    r"conflicts? of interest|client (?:money|assets?|funds)|custod\w*|safeguard\w*|whistle\w*|kyc\b|know your customer|"
+    r"(?:customer )?due diligence|transaction monitoring|market abuse|fraud|brib\w*|outsourc\w*|business continuity|incident\w*)",
+    re.IGNORECASE,
+)
+
+
+def _names_domain(text: str, offsets: Sequence[int]) -> bool:
+    return any(_DOMAIN.match(text, o) for o in offsets)
+
+
+def _topic(sentences: Sequence[Sentence]) -> tuple[int, ...]:
+    """The document's first sentence (its title when it has one) and its first sentence of text."""
+    head = [s for s in sentences[:_TOPIC_REACH] if s.kind != "header"]
+    if not head:
+        return ()
+    opening = next((s for s in head if s.kind == "text"), None)
+    found = [head[0].start]
+    if opening is not None and opening.start != head[0].start:
+        found.append(opening.start)
+    return tuple(found)
 
 
 def _sentence_at(doc: Doc, pos: int) -> int:
@@ -446,9 +496,10 @@ def find_elements(doc: Doc, element: CoverageElement) -> list[Sentence]:
 
     # negation is checked only where the other groups hit too, so long documents stay fast
     direct = set(raw[0]).intersection(*raw[1:])
+    excluded |= {i for i in direct if _DEFINITION.match(sentences[i].text) or _RULE_QUOTED.search(sentences[i].text)}
     whole = [i for i in sorted(direct)
              if sentences[i].kind != "heading" and i not in excluded and all(alive(k, i) for k in range(len(raw)))]
-    helped: list[int] = []
+    helped: set[int] = set()
     if len(raw) > 1:
         # Only the element's first group, its subject ("records", "complaints", "sanctions"), may come
         # from the context: a heading names what a section is about, not the qualifiers of a control.
@@ -457,13 +508,38 @@ def find_elements(doc: Doc, element: CoverageElement) -> list[Sentence]:
         via: set[int] = set()
         for j in subject:
             via.update(covered[j])
+
         for i in sorted(via.intersection(*raw[1:]) - set(whole)):
             s = sentences[i]
-            if s.kind == "heading" or i in excluded or alive(0, i):
+            if s.kind == "heading" or i in excluded or alive(0, i) or _not_firm(s.text):
                 continue
             if all(alive(k, i) for k in range(1, len(raw))) and any(index.get(c) in subject for c in s.context):
-                helped.append(i)
-    return [sentences[i] for i in whole] + [sentences[i] for i in sorted(set(helped))]
+                helped.add(i)
+        # One qualifier may come from what the whole document is about: in a document titled "AML
+        # Policy", "Training and awareness for all relevant employees" states AML training. The
+        # sentence must then name the subject itself: one group from context, never two.
+        topic = [t for t in (index.get(c) for c in doc.topic) if t is not None and t not in excluded]
+        for k in range(1, len(raw)):
+            if not any(t in raw[k] and alive(k, t) and _names_domain(sentences[t].text, raw[k][t]) for t in topic):
+                continue
+            pool = set(raw[0]).intersection(*(raw[j] for j in range(1, len(raw)) if j != k))
+            for i in sorted(pool - set(whole) - helped):
+                s = sentences[i]
+                if s.kind == "heading" or i in excluded or i in topic or _not_firm(s.text):
+                    continue
+                if all(alive(j, i) for j in range(len(raw)) if j != k):
+                    helped.add(i)
+    return _ranked(sentences[i] for i in whole) + _ranked(sentences[i] for i in sorted(helped))
+
+
+def _not_firm(text: str) -> bool:
+    """A definition or a rule quoted from a rulebook: never evidence of what the firm does."""
+    return bool(_DEFINITION.match(text) or _RULE_QUOTED.search(text))
+
+
+def _ranked(found: Iterable[Sentence]) -> list[Sentence]:
+    """Sentences in which the firm speaks for itself first, otherwise in document order."""
+    return sorted(found, key=lambda s: _COMMITS.search(s.text) is None)
 
 
 # What one document says for each requirement: per requirement id, the sentence evidencing each of its

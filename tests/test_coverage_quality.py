@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Figures measured when the rules were last changed (bench/README.md), less a small margin.
-FLOOR = {"tuning": (0.69, 0.92), "held_out": (0.20, 0.45)}
+FLOOR = {"tuning": (0.94, 0.96), "held_out": (0.30, 0.57)}
 
 
 def _evaluate():
@@ -23,8 +23,9 @@ def _evaluate():
 
 @pytest.mark.parametrize("split", sorted(FLOOR))
 def test_coverage_quality_does_not_regress(split: str) -> None:
-    result = _evaluate()(split)
+    # Only the totals are compared: a failure must not print the held-out misses (nobody tunes on them).
+    total = _evaluate()(split).total
     recall, precision = FLOOR[split]
-    assert result.total.stated > 0
-    assert result.total.recall >= recall, f"{split} recall {result.total.recall:.3f} < {recall}"
-    assert result.total.precision >= precision, f"{split} precision {result.total.precision:.3f} < {precision}"
+    assert total.stated > 0
+    assert total.recall >= recall, f"{split} recall {total.recall:.3f} < {recall}"
+    assert total.precision >= precision, f"{split} precision {total.precision:.3f} < {precision}"
