@@ -109,6 +109,23 @@ def test_example_exchange_with_company_toml(isolated: Path) -> None:
     assert_not_applicable_stays_out(report, isolated / "out")
 
 
+def test_example_exchange_shortfalls_are_each_flagged_as_a_conflict(isolated: Path) -> None:
+    """The seven figures the example folder gets wrong on purpose (examples/README.md), each named with its file."""
+    report = run("exchange KZ", isolated, EXCHANGE)
+    found = {(a.requirement_id, c.file, c.policy_says) for a in report.assessments for c in a.conflicts}
+    assert found == {
+        ("KZ-AIFC-AML-006", "AML_CFT_Manual.md", "USD 3,000 or more"),
+        ("KZ-AIFC-AML-008", "AML_CFT_Manual.md", "five years"),
+        ("KZ-AIFC-AML-009", "AML_CFT_Manual.md", "based in our Dubai office (United Arab Emirates)"),
+        ("KZ-AIFC-CYB-004", "Cyber_Incident_Response_Plan.md", "within 72 hours"),
+        ("KZ-AIFC-LIC-003", "Trading_Rules_and_Market_Surveillance.md", "at least 5 days"),
+        ("KZ-AIFC-MKT-001", "Trading_Rules_and_Market_Surveillance.md", "within five business days"),
+        ("KZ-AIFC-CON-001", "Client_Categorisation_and_Retail_Limits.md", "up to USD 5,000 per calendar month"),
+        ("KZ-AIFC-CON-002", "Client_Categorisation_and_Retail_Limits.md", "up to USD 5,000 per calendar month"),
+    }
+    assert all(a.status != "met" for a in report.assessments if a.conflicts)
+
+
 @pytest.mark.parametrize("query", ["licensing KZ", "exchange KZ", "stablecoin KZ"])
 def test_aifc_firm_gets_no_national_regime_licensing_or_capital(isolated: Path, query: str) -> None:
     folder = firm_folder(isolated / "pol", ["aifc", "exchange"], seed=3)
