@@ -89,6 +89,39 @@ LABELS: dict[str, tuple[str, dict[str, list[list[int]]]]] = {
         "KZ-AIFC-AML-003#2": [[4, 4]],
         "KZ-AIFC-AML-004#0": [[5, 5]], "INTL-FATF-MON-001#0": [[5, 5]],
     }),
+    "dorpay_aml_policy.txt": ("aml", {
+        "KZ-NAT-AML-001#0": [[5, 5], [14, 14]],
+        "KZ-AIFC-AML-002#0": [[8, 8]], "INTL-FATF-CDD-001#0": [[8, 8]],
+        "KZ-AIFC-AML-004#0": [[10, 10]], "INTL-FATF-MON-001#0": [[10, 10]],
+        "KZ-AIFC-AML-005#0": [[10, 10]], "INTL-FATF-STR-001#0": [[10, 10]], "KZ-NAT-AML-001#1": [[10, 10]],
+        "KZ-AIFC-DP-001#0": [[12, 12]],
+        "KZ-AIFC-AML-010#0": [[10, 10], [14, 14]], "INTL-FATF-CO-001#1": [[10, 10], [14, 14]],
+        "KZ-AIFC-AML-010#1": [[14, 14]],
+        "KZ-AIFC-AML-001#0": [[14, 14]], "INTL-FATF-RA-001#0": [[14, 14]], "KZ-AIFC-AML-001#2": [[14, 14]],
+    }),
+    "cryptopay24_aml_policy.txt": ("aml", {
+        "KZ-NAT-AML-001#0": [[9, 9]],
+        "INTL-FATF-RA-001#1": [[23, 23]], "KZ-AIFC-AML-001#1": [[23, 23]],
+        "KZ-AIFC-AML-003#1": [[23, 23]], "INTL-FATF-EDD-001#1": [[23, 23]], "KZ-AIFC-XB-002#0": [[23, 23]],
+        "KZ-AIFC-AML-002#2": [[23, 23]], "INTL-FATF-CDD-001#2": [[23, 23]],
+        "KZ-AIFC-AML-004#0": [[23, 23], [27, 27]], "INTL-FATF-MON-001#0": [[23, 23], [27, 27]],
+        "KZ-AIFC-AML-002#0": [[25, 25]], "INTL-FATF-CDD-001#0": [[25, 25]],
+        "KZ-AIFC-AML-002#1": [[25, 25]], "INTL-FATF-CDD-001#1": [[25, 25]],
+        "KZ-AIFC-AML-003#2": [[25, 25]],
+    }),
+    "cryptopays_us_aml_policy.txt": ("aml", {
+        "KZ-NAT-AML-001#0": [[12, 12], [14, 14]],
+        "KZ-AIFC-AML-002#0": [[20, 20], [22, 22]], "INTL-FATF-CDD-001#0": [[20, 20], [22, 22]],
+        "KZ-AIFC-AML-001#1": [[20, 20]],
+        "KZ-AIFC-AML-002#1": [[24, 24]], "INTL-FATF-CDD-001#1": [[24, 24]],
+        "KZ-AIFC-AML-002#2": [[25, 25]], "INTL-FATF-CDD-001#2": [[25, 25]],
+        "KZ-AIFC-AML-004#0": [[25, 25], [31, 31]], "INTL-FATF-MON-001#0": [[25, 25], [31, 31]],
+        "KZ-AIFC-AML-003#1": [[26, 26]], "INTL-FATF-EDD-001#1": [[26, 26]],
+        "KZ-AIFC-AML-005#0": [[43, 43], [46, 46]], "INTL-FATF-STR-001#0": [[43, 43], [46, 46]],
+        "KZ-NAT-AML-001#1": [[43, 43], [46, 46]],
+        "KZ-AIFC-AML-004#2": [[45, 45]], "INTL-FATF-MON-001#1": [[45, 45]],
+        "KZ-AIFC-AML-005#2": [[47, 47], [48, 48]],
+    }),
     # ------------------------------------------------------------------ sanctions
     "bitstamp_aml_kyc_excerpt.txt": ("sanctions", {
         "KZ-AIFC-AML-007#0": [[1, 1]], "INTL-FATF-TFS-001#0": [[1, 1]], "KZ-AIFC-XB-002#0": [[1, 1]],
@@ -104,6 +137,12 @@ LABELS: dict[str, tuple[str, dict[str, list[list[int]]]]] = {
     }),
     "op_international_sanctions.txt": ("sanctions", {
         "KZ-AIFC-AML-007#0": [[13, 13], [15, 15]], "INTL-FATF-TFS-001#0": [[13, 13], [15, 15]],
+    }),
+    "anton_payments_sanctions_policy.txt": ("sanctions", {
+        "KZ-AIFC-AML-007#0": [[5, 5], [19, 19], [21, 21], [26, 26], [27, 27], [31, 31]],
+        "INTL-FATF-TFS-001#0": [[5, 5], [19, 19], [21, 21], [26, 26], [27, 27], [31, 31]],
+        "KZ-AIFC-AML-007#2": [[31, 31]],
+        "KZ-AIFC-XB-002#0": [[5, 5], [24, 24]],
     }),
     # ------------------------------------------------------------------ complaints
     "crypto_facilities_complaints.txt": ("complaints", {
@@ -133,6 +172,11 @@ LABELS: dict[str, tuple[str, dict[str, list[list[int]]]]] = {
     "profit_tree_complaints_policy.txt": ("complaints", {
         "KZ-AIFC-CON-004#0": [[11, 11], [25, 25]], "INTL-IOSCO-RET-001#2": [[11, 11], [25, 25]],
     }),
+    "aviva_investors_complaints.txt": ("complaints", {
+        "KZ-AIFC-CON-004#0": [[19, 19], [21, 21], [23, 23], [25, 25], [29, 29]],
+        "INTL-IOSCO-RET-001#2": [[19, 19], [21, 21], [23, 23], [25, 25], [29, 29]],
+        "KZ-AIFC-CON-004#1": [[25, 25]], "KZ-AIFC-CON-004#2": [[35, 35], [37, 37]],
+    }),
     # ------------------------------------------------------------------ client assets
     "coperstone_safety_of_funds.txt": ("client_assets", {
         "KZ-AIFC-CUST-001#0": [[3, 3], [8, 8], [10, 10], [14, 14], [18, 18]],
@@ -149,6 +193,10 @@ LABELS: dict[str, tuple[str, dict[str, list[list[int]]]]] = {
     "yourinvestore_is_my_money_safe.txt": ("client_assets", {
         "KZ-AIFC-CUST-001#0": [[1, 1]], "INTL-IOSCO-CUST-001#0": [[1, 1]], "KZ-AIFC-CUST-003#1": [[1, 1]],
         "KZ-AIFC-CUST-001#1": [[2, 2]], "INTL-IOSCO-CUST-001#1": [[2, 2]],
+    }),
+    "mandg_wealth_client_money.txt": ("client_assets", {
+        "KZ-AIFC-CUST-001#0": [[3, 3]], "INTL-IOSCO-CUST-001#0": [[3, 3]], "KZ-AIFC-CUST-003#1": [[3, 3]],
+        "KZ-AIFC-CUST-001#1": [[3, 3]], "INTL-IOSCO-CUST-001#1": [[3, 3], [5, 5]],
     }),
     # ------------------------------------------------------------------ information security / incidents
     "paysafe_information_security.txt": ("information_security", {
@@ -180,6 +228,37 @@ LABELS: dict[str, tuple[str, dict[str, list[list[int]]]]] = {
         "KZ-AIFC-CYB-001#2": [[12, 12]], "INTL-FSB-RM-001#0": [[12, 12]],
         "KZ-AIFC-CYB-001#3": [[22, 22]],
     }),
+    "bitfinex_security_policies.txt": ("information_security", {
+        "KZ-AIFC-CYB-003#0": [[10, 10]], "KZ-AIFC-CYB-003#1": [[10, 10]], "KZ-AIFC-CYB-003#2": [[10, 10]],
+        "INTL-IOSCO-OPS-001#1": [[10, 10]],
+        "INTL-FSB-RM-001#1": [[5, 5], [16, 16], [20, 20], [24, 24]],
+        "INTL-FSB-RM-001#0": [[20, 20], [24, 24]], "KZ-AIFC-CYB-001#2": [[20, 20]],
+    }),
+    "oval_money_personal_information.txt": ("information_security", {
+        "KZ-AIFC-CYB-002#2": [[7, 7], [15, 15]],
+        "INTL-FSB-RM-001#1": [[3, 3], [11, 11], [13, 13], [15, 15]],
+        "INTL-FSB-DATA-001#1": [[3, 3], [5, 5], [7, 7], [11, 11], [15, 15]],
+        "KZ-NAT-DP-001#1": [[3, 3], [5, 5], [7, 7], [11, 11], [15, 15]],
+        "KZ-AIFC-CYB-004#0": [[15, 15]], "KZ-AIFC-CYB-004#1": [[15, 15]],
+    }),
+    "apexx_data_breach.txt": ("information_security", {
+        "KZ-AIFC-CYB-004#0": [[3, 3], [9, 9]], "KZ-AIFC-CYB-004#1": [[9, 9]],
+        "KZ-AIFC-CYB-004#2": [[1, 1], [3, 3], [5, 5], [7, 7]],
+    }),
+    "escrow_com_document_security.txt": ("information_security", {
+        "INTL-FSB-DATA-001#1": [[10, 10], [14, 14], [18, 18]], "KZ-NAT-DP-001#1": [[10, 10], [14, 14], [18, 18]],
+        "INTL-FSB-RM-001#1": [[10, 10], [18, 18]],
+        "KZ-AIFC-CYB-002#2": [[14, 14], [18, 18]],
+        "KZ-NAT-DP-001#2": [[22, 22]],
+    }),
+    "dattaremit_security.txt": ("information_security", {
+        "INTL-FSB-RM-001#1": [[4, 4], [7, 7], [8, 8], [12, 12], [13, 13], [14, 14], [17, 17], [18, 18]],
+        "INTL-FSB-DATA-001#0": [[6, 6]],
+        "INTL-FSB-DATA-001#1": [[6, 6], [7, 7], [8, 8], [9, 9], [12, 12], [13, 13], [14, 14]],
+        "KZ-NAT-DP-001#1": [[6, 6], [7, 7], [8, 8], [9, 9], [12, 12], [13, 13], [14, 14]],
+        "INTL-FSB-RM-001#0": [[8, 8]], "KZ-AIFC-CYB-001#2": [[8, 8]],
+        "KZ-AIFC-CYB-002#2": [[17, 17], [18, 18]],
+    }),
     # ------------------------------------------------------------------ whistleblowing
     "reliance_bank_whistleblowing.txt": ("whistleblowing", {
         "KZ-AIFC-GOV-001#3": [[4, 4], [7, 7]],
@@ -190,6 +269,15 @@ LABELS: dict[str, tuple[str, dict[str, list[list[int]]]]] = {
     }),
     "traders_trust_conflict_of_interest.txt": ("conflicts_of_interest", {
         "KZ-AIFC-GOV-001#1": [[3, 3]],
+    }),
+    "computershare_conflicts_of_interest.txt": ("conflicts_of_interest", {
+        "KZ-AIFC-MKT-002#0": [[2, 2], [8, 8]], "INTL-IOSCO-COI-001#0": [[2, 2], [8, 8]],
+        "KZ-AIFC-MKT-002#1": [[10, 10]], "INTL-IOSCO-COI-001#1": [[10, 10]],
+        "KZ-AIFC-MKT-001#2": [[9, 9]],
+    }),
+    "victoria_private_investment_conflicts.txt": ("conflicts_of_interest", {
+        "KZ-AIFC-MKT-002#0": [[2, 2], [4, 4], [11, 11]], "INTL-IOSCO-COI-001#0": [[2, 2], [4, 4], [11, 11]],
+        "KZ-AIFC-MKT-002#1": [[4, 4]], "INTL-IOSCO-COI-001#1": [[4, 4]],
     }),
 }
 
