@@ -59,6 +59,9 @@ _RULE_QUOTED = re.compile(
     r"|\bfirms (?:must|shall|should)\b",
     re.IGNORECASE,
 )
+# A list item of one to three words ("Customer due diligence", "Ongoing monitoring") names a subject, and a
+# line phrased as a question ("How we protect your data") is a title: neither commits to anything.
+_LABEL = re.compile(r"^\W*(?:\S+(?:\s+\S+){0,2}\W*$|(?:how|what|why)\s+(?:we|do|does|is|are|can|will)\b)", re.IGNORECASE)
 # A sentence in which the firm speaks for itself is the better quote when several state an element.
 _COMMITS = re.compile(
     r"\b(?:we|our|us|will|shall|this policy|the (?:group|company|firm|bank|business)|(?:is|are) committed|ensures?|maintains?|(?:has|have) (?:appointed|established|adopted|implemented|in place))\b",
@@ -194,6 +197,30 @@ def _is_plain_heading(lines: Sequence[str], n: int, prev_open: bool, blank_befor
     return False
 
 
+_BARE_MIN, _BARE_MAX_LEN = 3, 120
+
+
+def _bare_items(lines: Sequence[str]) -> set[int]:
+    """Line numbers (1-based) of list items that lost their bullets, as web pages copied as text often do.
+
+    A block of at least three consecutive lines, each short, starting with a capital letter or a digit and
+    ending without punctuation, is a list: each line is an item of its own, not a heading and not one
+    long sentence. A wrapped paragraph has a line that ends mid-sentence and runs on in lower case.
+    """
+    found: set[int] = set()
+    block: list[int] = []
+    for n, line in enumerate([*lines, ""], start=1):
+        text = line.strip()
+        if text and len(text) <= _BARE_MAX_LEN and (text[0].isupper() or text[0].isdigit()) and text[-1] not in ".,;:!?" \
+                and not text.startswith(("|", "#")) and not _KEY_VALUE.match(line):
+            block.append(n)
+            continue
+        if len(block) >= _BARE_MIN and not text:
+            found.update(block)
+        block = []
+    return found
+
+
 def prepare(path: str, lines: Sequence[str]) -> Doc:
     """Split a document into sentences that remember their line numbers and the headings above them.
 
@@ -254,6 +281,7 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
     blank_before = True
     seen_text = False
     lines = [raw.rstrip() for raw in lines]
+    bare = _bare_items(lines)
     for n, line in enumerate(lines, start=1):
         stripped = line.strip()
         is_table = stripped.startswith("|")
@@ -281,7 +309,7 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
         kv = _KEY_VALUE.match(line)
         header_line = bool(kv) and len(stripped) <= 160 and len(kv.group(1).split()) <= 5 and not _HEADING.match(line)
         level = None
-        if not is_table and not header_line and (_HEADING.match(line) or setext or _is_plain_heading(lines, n - 1, prev_open and not blank_before, blank_before)):
+        if n not in bare and not is_table and not header_line and (_HEADING.match(line) or setext or _is_plain_heading(lines, n - 1, prev_open and not blank_before, blank_before)):
             level = _heading_level(line, first=not seen_text and not sentences and not buf)
             if setext and level is None:
                 level = 1 if lines[n].strip().startswith("=") else 2
@@ -316,7 +344,7 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
             flush("header")
             prev_open = False
             continue
-        if _BULLET.match(line):
+        if _BULLET.match(line) or n in bare:
             flush()
             buf.append((n, _BULLET.sub("", line)))
             at = flush()
@@ -496,7 +524,7 @@ def find_elements(doc: Doc, element: CoverageElement) -> list[Sentence]:
 
     # negation is checked only where the other groups hit too, so long documents stay fast
     direct = set(raw[0]).intersection(*raw[1:])
-    excluded |= {i for i in direct if _DEFINITION.match(sentences[i].text) or _RULE_QUOTED.search(sentences[i].text)}
+    excluded |= {i for i in direct if sentences[i].kind == "text" and _not_firm(sentences[i].text)}
     whole = [i for i in sorted(direct)
              if sentences[i].kind != "heading" and i not in excluded and all(alive(k, i) for k in range(len(raw)))]
     helped: set[int] = set()
@@ -533,8 +561,8 @@ def find_elements(doc: Doc, element: CoverageElement) -> list[Sentence]:
 
 
 def _not_firm(text: str) -> bool:
-    """A definition or a rule quoted from a rulebook: never evidence of what the firm does."""
-    return bool(_DEFINITION.match(text) or _RULE_QUOTED.search(text))
+    """A definition, a rule quoted from a rulebook, a bare label or a question: never evidence of what the firm does."""
+    return bool(_DEFINITION.match(text) or _RULE_QUOTED.search(text) or _LABEL.match(text))
 
 
 def _ranked(found: Iterable[Sentence]) -> list[Sentence]:
