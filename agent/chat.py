@@ -293,11 +293,20 @@ def write_draft(env: ChatEnv, gap_id: str) -> str:
     target = env.out_dir / draft.file_name
     if not env.confirm(f"Write {draft.title} ({gap_id}) to {target}?"):
         return f"Not written: {draft.file_name} (you declined)."
+    from agent.render.docx import draft_docx
+
     with SafeWriter(env.out_dir) as writer:
         res = writer.write(draft.file_name, draft.body)
-    if res.action == "kept_human_edit":
-        return f"{res.path} was edited by a person and was kept; the new version was written to {res.written_as}."
-    return f"{res.action.replace('_', ' ').capitalize()}: {env.out_dir / res.path}"
+        word = writer.write_bytes(draft.docx_name, draft_docx(draft.document)) if draft.document is not None else None
+    said = []
+    for r in (res, word):
+        if r is None:
+            continue
+        if r.action == "kept_human_edit":
+            said.append(f"{r.path} was edited by a person and was kept; the new version was written to {r.written_as}.")
+        else:
+            said.append(f"{r.action.replace('_', ' ').capitalize()}: {env.out_dir / r.path}")
+    return "\n".join(said)
 
 
 # --- the conversation graph -----------------------------------------------------------------------

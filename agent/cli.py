@@ -221,12 +221,15 @@ def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazi
         for c in conflicts:
             console.print(f"  {safe(where(c))}: says {safe(c.policy_says)}; the rule requires {safe(c.rule_requires)}")
     console.print(_profile_line(report))
-    written = sum(1 for d in report.drafts if d.action == "written")
-    unchanged = sum(1 for d in report.drafts if d.action == "unchanged")
-    kept = [d for d in report.drafts if d.action == "kept_human_edit"]
-    console.print(f"\nDrafts in {safe(run.output_dir)}: {written} written, {unchanged} unchanged, {len(kept)} kept (edited by you)")
-    for d in kept:
-        console.print(f"  [yellow]{safe(d.path)} was edited by a person: kept; new version in {safe(d.written_as or '')}[/]")
+    files = [(d.path, d.action, d.written_as) for d in report.drafts]
+    files += [(d.docx.path, d.docx.action, d.docx.written_as) for d in report.drafts if d.docx is not None]
+    written = sum(1 for f in files if f[1] == "written")
+    unchanged = sum(1 for f in files if f[1] == "unchanged")
+    kept = [f for f in files if f[1] == "kept_human_edit"]
+    console.print(f"\nFiles in {safe(run.output_dir)} (drafts as .md and .docx, and the plan): {written} written, "
+                  f"{unchanged} unchanged, {len(kept)} kept (edited by you)")
+    for path, _, written_as in kept:
+        console.print(f"  [yellow]{safe(path)} was edited by a person: kept; new version in {safe(written_as or '')}[/]")
     if report.comparison is not None:
         from agent.runview import print_comparison
 

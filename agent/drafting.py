@@ -11,14 +11,24 @@ from collections.abc import Mapping, Sequence
 
 from agent.conflicts import where as conflict_at
 from agent.domains import PROFILES
-from agent.models import Assessment, FirmProfile, Gap, PolicyDraft, Requirement, Scope, Source
-from agent.profile import ACTIVITY_LABELS
-
-_SUBJECT = re.compile(
-    r"^(?:the|a|an|each|every|all|any|firms?|issuers?|licensed|licensees?|vasps?|operators?|custodians?|"
-    r"persons?|entities|participants?|miners?|providers?|authorised|authorized)\b",
-    re.IGNORECASE,
+from agent.models import (
+    Assessment,
+    DraftCitation,
+    DraftClause,
+    DraftDocument,
+    DraftSection,
+    DraftTable,
+    FirmProfile,
+    Gap,
+    PolicyDraft,
+    Requirement,
+    Scope,
+    Source,
 )
+from agent.profile import ACTIVITY_LABELS
+from agent.render.markdown import draft_markdown
+from agent.wording import statement
+
 _TOPIC_LABEL = {
     "stablecoin": "issuing, redeeming and managing stablecoins / digital financial assets",
     "exchange": "operating a digital-asset exchange or trading facility, broking and dealing",
@@ -60,25 +70,6 @@ def role_name(name: str, profile: FirmProfile | None) -> str:
     return fact.value if base.lower() in fact.value.lower() else f"{name} ({fact.value})"
 
 
-_SENT = re.compile(r"(?<=[.;])\s+(?=[A-Z])")
-
-
-def statement(obligation: str) -> str:
-    """Turn a requirement's obligation into policy commitments ("The Company shall ...")."""
-    out = []
-    for sentence in _SENT.split(obligation.strip()):
-        text = sentence.strip().rstrip(".;")
-        if not text:
-            continue
-        if _SUBJECT.match(text):
-            out.append(f"{text}; the Company applies this to itself in full.")
-        elif re.match(r"(?i)^do not\b", text):
-            out.append(f"The Company shall not {text[7:]}.")
-        else:
-            out.append(f"The Company shall {text[0].lower()}{text[1:]}.")
-    return " ".join(out)
-
-
 _FREQUENCY = (
     (re.compile(r"reconcil|monitor|screen|surveil|backing|balance", re.I), "Daily, and before each material movement"),
     (re.compile(r"report|notif|fil(?:e|ing)|disclos|publish|statement", re.I), "Per event, within the deadline in the cited rule"),
@@ -90,6 +81,151 @@ _FREQUENCY = (
 def frequency(element: str) -> str:
     """A sensible default control frequency, for the policy owner to confirm."""
     return next((f for pat, f in _FREQUENCY if pat.search(element)), "As defined by the policy owner")
+
+
+_EVIDENCE = (
+    (re.compile(r"report|notif|fil(?:e|ing)|disclos|publish|statement", re.I), "Copy of each report or notice and its acknowledgement"),
+    (re.compile(r"train", re.I), "Attendance and completion records"),
+    (re.compile(r"reconcil|balance|backing", re.I), "Signed reconciliation with breaks and their resolution"),
+    (re.compile(r"approv|appoint|licen|regist", re.I), "Approval, appointment or licence record"),
+)
+_BREACHES = (
+    "Failures of these controls are escalated to the {co} the same day. Exceptions need the {co}'s prior written "
+    "approval, are time-limited and are recorded in the exceptions log. Breaches are analysed for root cause, reported "
+    "to senior management and, where a rule requires it, notified to the regulator within the applicable deadline."
+)
+NOTICE = (
+    "This draft was prepared by the compliance agent from cited regulatory requirements. It is not legal advice. "
+    "Every clause tied to a requirement id must be checked against the cited source and adapted to the Company's "
+    "business before approval."
+)
+
+
+def evidence_kept(element: str) -> str:
+    """What a control's owner keeps to show it operated."""
+    return next((e for pat, e in _EVIDENCE if pat.search(element)), "Dated record of each performance and its review")
+
+
+def _quote(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
+
+
+def _clause(r: Requirement, a: Assessment | None, open_ids: set[str], tailored: Mapping[str, tuple[str, Sequence[str]]],
+            sources: Mapping[str, Source]) -> DraftClause:
+    """One obligation, with what the existing policies already say and the amendments they need."""
+    notes: list[str] = []
+    for c in a.conflicts if a is not None else ():
+        title = sources[c.source_id].title if c.source_id in sources else c.source_id
+        basis = f"{title}, {c.locator}" if c.locator else title
+        notes.append(f"Amendment: in {conflict_at(c)}, replace \"{c.policy_says}\" with \"{c.rule_requires}\" ({basis}).")
+    if a is not None and a.evidence:
+        ev = a.evidence[0]
+        lines = f"line {ev.line_start}" if ev.line_start == ev.line_end else f"lines {ev.line_start}-{ev.line_end}"
+        said = f"{ev.file} ({lines}) already states: \"{_quote(ev.quote)}\"; that wording is kept"
+        if r.id not in open_ids or a.status == "met":
+            notes.append(f"{said}, and both documents must stay consistent.")
+        else:
+            notes.append(f"{said}, and this clause adds: {'; '.join(a.missing)}.")
+    text, steps = (tailored[r.id][0], tuple(tailored[r.id][1])) if r.id in tailored else (statement(r.obligation), ())
+    if r.id in tailored:
+        notes.append("Company-specific wording proposed by the model: check it against the basis before approval.")
+    cites = ", ".join(sorted({c.source_id + (f" {c.locator}" if c.locator else "") for c in r.citations}))
+    title = r.title + (" (international baseline)" if r.baseline else "")
+    return DraftClause(text=text, requirement_id=r.id, title=title, basis=cites, notes=tuple(notes), steps=steps)
+
+
+def draft_document(
+    gap: Gap,
+    requirements: Sequence[Requirement],
+    assessments: Mapping[str, Assessment],
+    elements: Mapping[str, Sequence[str]],
+    sources: Mapping[str, Source],
+    scope: Scope,
+    regimes: Mapping[str, str],
+    pack_as_of: str,
+    tailored: Mapping[str, tuple[str, Sequence[str]]] | None = None,
+    profile: FirmProfile | None = None,
+) -> DraftDocument:
+    """The structure of the policy closing one gap: control table, clauses, one control table, roles, citations."""
+    tailored = tailored or {}
+    firm = profile
+    domain = PROFILES[gap.domain]
+    domain_reqs = [r for r in requirements if r.domain == gap.domain]
+    open_ids = set(gap.requirement_ids)
+    placeholders: list[str] = []
+    known_name = firm.legal_name.value if firm is not None and firm.legal_name.value else None
+    name = known_name or "[Company legal name]"
+    if known_name is None:
+        placeholders.append("[Company legal name]: the Company's registered name (or give it in company.toml).")
+    owner = role_name(domain.owner, firm)
+    co = role_name("Compliance Officer", firm)
+    control: list[tuple[str, str]] = [
+        ("Company", name), ("Document", domain.policy_title), ("Version", "0.1, draft for compliance review"),
+        ("Policy owner", owner), ("Approved by", "Board of Directors, [resolution number and date]"),
+        ("Effective from", "[date of approval]"), ("Next review", "Twelve months after approval"),
+        ("Closes", f"{gap.id} ({gap.priority} priority)"),
+        ("Jurisdiction", f"{scope.jurisdiction_name} ({', '.join(sorted({r.regime for r in domain_reqs}))})"),
+        ("Regulatory basis as of", pack_as_of),
+    ]
+    placeholders += ["[resolution number and date]: the Board resolution that approves the policy.",
+                     "[date of approval]: the date the policy takes effect."]
+    if gap.existing_files:
+        control.append(("Relationship to existing policies",
+                        f"Supplements {', '.join(gap.existing_files)}; where they differ, the amendments in section 2 apply."))
+
+    does = [ACTIVITY_LABELS[k] for k, f in (firm.activities.items() if firm is not None else ()) if f.value]
+    label = domain.label[0].lower() + domain.label[1:] if domain.label[1:2].islower() else domain.label
+    scope_text = (f"This policy sets out how {name} (the Company) meets its obligations on {label} in "
+                  f"{scope.jurisdiction_name}. It applies to all directors, employees and contractors of the Company, and to "
+                  f"outsourced providers acting on its behalf, in relation to {'; '.join(topic_labels(scope, firm))}.")
+    paragraphs = [scope_text]
+    if does:
+        paragraphs.append(f"The Company's activities: {'; '.join(does)}.")
+    paragraphs += [f"{key}: {regimes[key]}" for key in sorted({r.regime for r in domain_reqs}) if key in regimes]
+    if any(r.baseline for r in domain_reqs):
+        paragraphs.append("Clauses marked as international baseline come from international standards, not local law; "
+                          "they are included because the knowledge pack holds no local rule for them.")
+
+    clauses = [_clause(r, assessments.get(r.id), open_ids, tailored, sources) for r in domain_reqs]
+    rows = [(r.title, r.id, frequency(" ".join([r.title, *elements.get(r.id, ())])), evidence_kept(r.title))
+            for r in domain_reqs]
+    sections = [
+        DraftSection(heading="Purpose and scope", paragraphs=tuple(paragraphs)),
+        DraftSection(heading="Policy statements", clauses=tuple(clauses)),
+        DraftSection(heading="Roles and responsibilities", table=DraftTable(
+            header=("Role", "Responsibility"), rows=tuple((role_name(role, firm), duty) for role, duty in domain.roles))),
+        DraftSection(
+            heading="Controls",
+            paragraphs=(f"Each control below is owned by the {owner} unless the roles above assign it elsewhere. "
+                        "Frequencies are defaults for the owner to confirm when adopting the policy.", _BREACHES.format(co=co)),
+            table=DraftTable(header=("Control", "Requirement", "Frequency", "Evidence kept"), rows=tuple(rows)),
+        ),
+        DraftSection(heading="Monitoring, records and review", bullets=(
+            *domain.monitoring, *domain.records,
+            "Records are kept for at least the period the rules cited in this policy require (absent a specific rule, at "
+            "least five years), in a form that can be produced promptly to the regulator.",
+            f"The {owner} reviews this policy at least annually, and without delay after a change in the cited rules, a "
+            "material incident, a new product or a regulator's finding.",
+        )),
+        DraftSection(heading="Approval and version history", table=DraftTable(
+            header=("Version", "Date", "Author", "Change", "Approved by"),
+            rows=(("0.1", "[date]", "Compliance agent (draft)", f"First draft closing {gap.id}", "[Board resolution]"),),
+        )),
+    ]
+    citations: list[DraftCitation] = []
+    seen: set[tuple[str, str | None]] = set()
+    for r in domain_reqs:
+        for c in r.citations:
+            src = sources.get(c.source_id)
+            if src is None or (c.source_id, c.locator) in seen:
+                continue
+            seen.add((c.source_id, c.locator))
+            citations.append(DraftCitation(
+                source_id=src.id, title=src.title, publisher=src.publisher, tier=src.tier, where=src.url or src.legal_id,
+                locator=c.locator, as_of=str(src.as_of) if src.as_of else None, quote=c.quote, verified=c.verified))
+    return DraftDocument(title=domain.policy_title, company=name, control=tuple(control), notice=NOTICE,
+                         sections=tuple(sections), citations=tuple(citations), placeholders=tuple(placeholders))
 
 
 def draft_for_gap(
@@ -108,204 +244,78 @@ def draft_for_gap(
 
     ``profile`` (the firm profile) names the company and its roles and words the scope for what it does.
     """
-    tailored = tailored or {}
-    firm = profile
-    profile = PROFILES[gap.domain]
-    domain_reqs = [r for r in requirements if r.domain == gap.domain]
-    open_ids = set(gap.requirement_ids)
-    kind = "modifies_existing" if gap.existing_files else "new"
-    file_name = f"{profile.category}_{gap.id}.md"
-    out: list[str] = []
-    w = out.append
-
-    w(f"# {profile.policy_title}")
-    w("")
-    w("| Field | Value |")
-    w("| --- | --- |")
-    name = firm.legal_name.value if firm is not None and firm.legal_name.value else "[Company legal name]"
-    w(f"| Company | {name} |")
-    w(f"| Document | {profile.policy_title} |")
-    w("| Version | 0.1 — DRAFT for compliance review |")
-    w(f"| Policy owner | {role_name(profile.owner, firm)} |")
-    w(f"| Closes | {gap.id} ({gap.priority} priority) |")
-    w(f"| Jurisdiction | {scope.jurisdiction_name} ({', '.join(sorted({r.regime for r in domain_reqs}))}) |")
-    w(f"| Requirements addressed | {', '.join(r.id for r in domain_reqs)} |")
-    w(f"| Regulatory basis as of | {pack_as_of} |")
-    if kind == "modifies_existing":
-        w(f"| Relationship to existing policies | Supplements and, where inconsistent, supersedes: {', '.join(gap.existing_files)} |")
-    w("")
-    w("> This draft was prepared by the compliance agent from cited regulatory requirements. It is not legal")
-    w("> advice. Every statement tied to a requirement id must be checked against the cited source and")
-    w("> adapted to the Company's business before approval.")
-    w("")
-
-    w("## 1. Purpose")
-    w("")
-    w(
-        f"This policy sets out how the Company meets its obligations on {profile.label.lower()} in "
-        f"{scope.jurisdiction_name}, so that the Company can evidence compliance to its regulators, auditors and clients."
-    )
-    w("")
-    w("## 2. Scope")
-    w("")
-    w(f"This policy applies to all directors, employees and contractors of the Company, and to outsourced providers acting on its behalf, in relation to {'; '.join(topic_labels(scope, firm))}.")
-    does = [ACTIVITY_LABELS[a] for a, f in (firm.activities.items() if firm is not None else ()) if f.value]
-    if does:
-        w(f"The Company's activities (firm profile): {'; '.join(does)}.")
-    for key in sorted({r.regime for r in domain_reqs}):
-        if key in regimes:
-            w(f"- **{key}**: {regimes[key]}")
-    w("")
-
-    w("## 3. Regulatory basis")
-    w("")
-    seen: set[tuple[str, str | None]] = set()
-    for r in domain_reqs:
-        for c in r.citations:
-            if (c.source_id, c.locator) in seen:
-                continue
-            seen.add((c.source_id, c.locator))
-            s = sources.get(c.source_id)
-            if s is None:
-                continue
-            where = s.url or s.legal_id
-            loc = f", {c.locator}" if c.locator else ""
-            w(f"- [{s.id}] {s.title}{loc} — {s.publisher}, {s.tier}; {where}" + (f" (as of {s.as_of})" if s.as_of else ""))
-            if c.quote:
-                w(f"  > \"{c.quote}\"" + (" (verified against the source text)" if c.verified else " (awaiting verification)"))
-    if any(r.baseline for r in domain_reqs):
-        w("")
-        w("Requirements marked *baseline* come from international standards, not from local law; they are included because the knowledge pack holds no local rule for them.")
-    w("")
-
-    w("## 4. Policy statements")
-    w("")
-    for n, r in enumerate(domain_reqs, start=1):
-        a = assessments.get(r.id)
-        mark = " *(baseline)*" if r.baseline else ""
-        w(f"### 4.{n} {r.title} [{r.id}]{mark}")
-        w("")
-        if r.id in tailored:
-            w(tailored[r.id][0])
-            w("*Company-specific wording proposed by the model: check it against the basis before approval.*")
-        else:
-            w(statement(r.obligation))
-        cites = ", ".join(sorted({c.source_id + (f" {c.locator}" if c.locator else "") for c in r.citations}))
-        w(f"*Basis: {cites}.*")
-        for c in a.conflicts if a is not None else ():
-            w(f"*Replaces a contradicting statement: {conflict_at(c)} says {c.policy_says}; the rule requires "
-              f"{c.rule_requires}. Amend that section to match this one.*")
-        if a is not None and r.id not in open_ids and a.evidence:
-            ev = a.evidence[0]
-            w(f"*Already addressed in {ev.file} (lines {ev.line_start}-{ev.line_end}); keep both documents consistent.*")
-        elif a is not None and a.status == "partial":
-            covered = "; ".join(f"{e.element} ({e.file} L{e.line_start}-{e.line_end})" for e in a.evidence)
-            w(f"*Current coverage: {covered}. This section adds: {'; '.join(a.missing)}.*")
-        w("")
-        for el in elements.get(r.id, ()):
-            w(f"- {el[0].upper()}{el[1:]} (procedure 6.{n}).")
-        w("")
-
-    w("## 5. Roles and responsibilities")
-    w("")
-    w("| Role | Responsibility |")
-    w("| --- | --- |")
-    for role, duty in profile.roles:
-        w(f"| {role_name(role, firm)} | {duty} |")
-    w("")
-
-    w("## 6. Procedures")
-    w("")
-    w(f"Each control below is owned by the {profile.owner} unless stated otherwise. Frequencies are defaults to confirm;")
-    w("the operating steps (system, checklist, escalation) are recorded in the desk procedure named in the last column.")
-    w("")
-    for n, r in enumerate(domain_reqs, start=1):
-        els = list(elements.get(r.id, ())) or [r.title]
-        w(f"### 6.{n} {r.title} [{r.id}]")
-        w("")
-        w("| Control | Frequency | Evidence retained | Desk procedure |")
-        w("| --- | --- | --- | --- |")
-        for m, el in enumerate(els, start=1):
-            w(f"| {el[0].upper()}{el[1:]} | {frequency(el)} | Record of each performance, reviewer sign-off | [DP-{gap.id}-{n}.{m}] |")
-        w("")
-        steps = tailored.get(r.id, ("", ()))[1]
-        if steps:
-            w("Operating steps (proposed by the model for this company; confirm before adoption):")
-            w("")
-            for m, text in enumerate(steps, start=1):
-                w(f"{m}. {text}")
-            w("")
-        w("Failures of these controls are escalated to the Compliance Officer the same day. Exceptions need the Compliance Officer's prior written approval, are time-limited and are recorded in the exceptions log.")
-        w("")
-
-    w("## 7. Monitoring and testing")
-    w("")
-    for item in profile.monitoring:
-        w(f"- {item}")
-    w("- Breaches of this policy are logged, analysed for root cause and reported to senior management; breaches that must be notified to a regulator are notified within the applicable deadline.")
-    w("")
-    w("## 8. Record keeping")
-    w("")
-    for item in profile.records:
-        w(f"- {item}")
-    w("- Records are kept for at least the period required by the applicable rules cited in section 3 (and, absent a specific rule, at least five years), in a form that can be produced promptly to the regulator.")
-    w("")
-    w("## 9. Review cycle")
-    w("")
-    w(f"The {profile.owner} reviews this policy at least annually, and without delay after a change in the cited rules, a material incident, a new product or a regulator's finding. Reviews are recorded in the version history below.")
-    w("")
-    w("| Version | Date | Author | Change |")
-    w("| --- | --- | --- | --- |")
-    w(f"| 0.1 | [date] | Compliance agent (draft) | First draft closing {gap.id} |")
-    w("")
-    w("## 10. Approval")
-    w("")
-    w("| Role | Name | Signature | Date |")
-    w("| --- | --- | --- | --- |")
-    w(f"| Policy owner ({profile.owner}) | | | |")
-    w("| Compliance Officer | | | |")
-    w("| Board of Directors (resolution no.) | | | |")
-    w("")
+    document = draft_document(gap, requirements, assessments, elements, sources, scope, regimes, pack_as_of,
+                              tailored, profile)
+    domain = PROFILES[gap.domain]
     return PolicyDraft(
-        gap_ids=(gap.id,),
-        category=profile.category,
-        title=profile.policy_title,
-        file_name=file_name,
-        body="\n".join(out),
-        kind=kind,
-        modifies=gap.existing_files,
+        gap_ids=(gap.id,), category=domain.category, title=domain.policy_title,
+        file_name=f"{domain.category}_{gap.id}.md", body=draft_markdown(document),
+        kind="modifies_existing" if gap.existing_files else "new", modifies=gap.existing_files, document=document,
     )
 
 
-def implementation_summary(gaps: Sequence[Gap], drafts: Sequence[PolicyDraft], scope: Scope) -> str:
-    """IMPLEMENTATION_SUMMARY.md: what was drafted and in which order to adopt it."""
+# Suggested time to adopt a draft, by the priority of the gap it closes (from the day the plan is accepted).
+DEADLINE = {"critical": "30 days", "high": "60 days", "medium": "90 days", "low": "180 days"}
+
+
+def _reviewer_checks(d: PolicyDraft) -> list[str]:
+    """What the reviewer of one draft must look at before it goes to the Board."""
+    doc = d.document
+    if doc is None:
+        return ["Check every clause against its cited source."]
+    clauses = [c for s in doc.sections for c in s.clauses]
+    checks = []
+    amendments = [n for c in clauses for n in c.notes if n.startswith("Amendment:")]
+    if amendments:
+        checks.append(f"{len(amendments)} amendment(s) to existing policies (section 2): make them in the named files")
+    pending = [c for c in doc.citations if c.quote and not c.verified]
+    unseen = [c for c in doc.citations if not c.quote]
+    if pending:
+        checks.append(f"{len(pending)} quote(s) awaiting verification against the source")
+    if unseen:
+        checks.append(f"{len(unseen)} citation(s) without a stored quote: read the cited provision")
+    model = sum(1 for c in clauses if c.steps or any("proposed by the model" in n for n in c.notes))
+    if model:
+        checks.append(f"{model} clause(s) worded by the model: compare with the basis")
+    if any("international baseline" in (c.title or "") for c in clauses):
+        checks.append("international-baseline clauses: confirm no local rule applies")
+    if doc.placeholders:
+        checks.append("fill in: " + "; ".join(p.split(":")[0] for p in doc.placeholders))
+    checks.append("confirm control frequencies and owners")
+    return checks
+
+
+def implementation_summary(gaps: Sequence[Gap], drafts: Sequence[PolicyDraft], scope: Scope,
+                           profile: FirmProfile | None = None) -> str:
+    """IMPLEMENTATION_SUMMARY.md: a plan, per gap the owner, priority, deadline, files and what to check."""
     by_gap = {d.gap_ids[0]: d for d in drafts}
+    planned = [(g, by_gap[g.id]) for g in gaps if g.id in by_gap]
     lines = [
-        "# Implementation Summary",
+        "# Implementation Plan",
         "",
-        f"Scope: {', '.join(scope.topics)} — {scope.jurisdiction_name}",
+        f"Scope: {', '.join(scope.topics)}, {scope.jurisdiction_name}. {len(planned)} policy draft(s), in order of priority.",
+        "Deadlines are suggestions counted from the day this plan is accepted; each draft is reviewed by its owner and",
+        "the Compliance Officer, then approved by the Board (or its delegated committee), before it takes effect.",
         "",
-        f"{len(drafts)} policy draft(s) prepared, in order of priority. Each needs review by the policy owner",
-        "and the Compliance Officer, then approval, before it takes effect.",
-        "",
-        "| Gap | Priority | Draft | Type | Requirements |",
-        "| --- | --- | --- | --- | --- |",
+        "| Gap | Priority | Owner | Adopt within | Files created | Existing policies amended |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for g in gaps:
-        d = by_gap.get(g.id)
-        if d is None:
-            continue
-        kind = "new policy" if d.kind == "new" else f"supplements {', '.join(d.modifies)}"
-        lines.append(f"| {g.id} | {g.priority} | [{d.file_name}]({d.file_name}) | {kind} | {', '.join(g.requirement_ids)} |")
+    for g, d in planned:
+        owner = role_name(PROFILES[g.domain].owner, profile)
+        amended = sorted({n.split(" in ", 1)[1].split(",", 1)[0] for s in (d.document.sections if d.document else ())
+                          for c in s.clauses for n in c.notes if n.startswith("Amendment: in ")})
+        created = f"[{d.file_name}]({d.file_name})" + (f", [{d.docx_name}]({d.docx_name})" if d.document else "")
+        lines.append(f"| {g.id} | {g.priority} | {owner} | {DEADLINE.get(g.priority, '90 days')} | {created} | "
+                     f"{', '.join(amended) or (', '.join(d.modifies) + ' (supplemented)' if d.modifies else 'none')} |")
+    lines += ["", "## What each reviewer must check", ""]
+    for g, d in planned:
+        lines.append(f"- **{g.id}** ({d.title}): " + "; ".join(_reviewer_checks(d)) + ".")
     lines += [
         "",
-        "## Next steps",
+        "## Then",
         "",
-        "1. Assign each draft to its policy owner (named in the draft's document control table).",
-        "2. Check every cited requirement against its source; quotes marked *awaiting verification* first.",
-        "3. Adapt procedures to the Company's systems and staffing; remove anything that does not apply.",
-        "4. Approve through the Board (or delegated committee) and record the approval in section 10.",
-        "5. Re-run the agent on the updated policy folder to confirm the gaps are closed.",
+        "1. Record each approval in the draft's version history and in the Board minutes.",
+        "2. Re-run the agent on the updated policy folder to confirm the gaps are closed.",
         "",
     ]
     return "\n".join(lines)

@@ -221,6 +221,54 @@ class Gap(Frozen):
     existing_files: tuple[str, ...] = ()
 
 
+class DraftTable(Frozen):
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+class DraftClause(Frozen):
+    """One numbered obligation of a policy, tied to the requirement it implements."""
+
+    text: str
+    requirement_id: str | None = None
+    title: str | None = None
+    basis: str | None = Field(default=None, description="Source ids and locators the clause rests on")
+    notes: tuple[str, ...] = Field(default=(), description="Amendments to existing policies, what is already stated")
+    steps: tuple[str, ...] = Field(default=(), description="Operating steps proposed for this firm")
+
+
+class DraftSection(Frozen):
+    heading: str
+    paragraphs: tuple[str, ...] = ()
+    clauses: tuple[DraftClause, ...] = ()
+    bullets: tuple[str, ...] = ()
+    table: DraftTable | None = None
+
+
+class DraftCitation(Frozen):
+    source_id: str
+    title: str
+    publisher: str
+    tier: str
+    where: str | None = None
+    locator: str | None = None
+    as_of: str | None = None
+    quote: str | None = None
+    verified: bool = False
+
+
+class DraftDocument(Frozen):
+    """A policy draft as structure: rendered to Markdown and to Word by agent.render."""
+
+    title: str
+    company: str
+    control: tuple[tuple[str, str], ...] = Field(description="Document control table: field, value")
+    notice: str
+    sections: tuple[DraftSection, ...]
+    citations: tuple[DraftCitation, ...] = ()
+    placeholders: tuple[str, ...] = Field(default=(), description="What the reviewer must fill in")
+
+
 class PolicyDraft(Frozen):
     gap_ids: tuple[str, ...]
     category: str
@@ -229,6 +277,11 @@ class PolicyDraft(Frozen):
     body: str
     kind: Literal["new", "modifies_existing"]
     modifies: tuple[str, ...] = ()
+    document: DraftDocument | None = None
+
+    @property
+    def docx_name(self) -> str:
+        return self.file_name.rsplit(".", 1)[0] + ".docx"
 
 
 class WriteResult(Frozen):
@@ -277,6 +330,7 @@ class DraftOutput(Frozen):
     path: str
     action: Literal["written", "unchanged", "kept_human_edit", "proposed"] = Field(description="proposed: held for confirmation (chat), not written")
     written_as: str | None = None
+    docx: WriteResult | None = Field(default=None, description="The same draft as a Word document, written beside the Markdown")
 
 
 class PolicyInput(Frozen):

@@ -451,6 +451,7 @@ def draft_node(task: DraftTask, ctx: RunContext) -> Update:
 
 @step("write_outputs")
 def write_node(state: PipelineState, ctx: RunContext) -> Update:
+    from agent.render.docx import draft_docx
     from tools.writer import SafeWriter
 
     order = {g.id: i for i, g in enumerate(state.get("gaps", []))}
@@ -463,21 +464,23 @@ def write_node(state: PipelineState, ctx: RunContext) -> Update:
     with SafeWriter(state["out_dir"]) as writer:
         for d in drafts:
             res = writer.write(d.file_name, d.body)
+            word = writer.write_bytes(d.docx_name, draft_docx(d.document)) if d.document is not None else None
             outputs.append(DraftOutput(
                 gap_ids=d.gap_ids, title=d.title, category=d.category, kind=d.kind, modifies=d.modifies,
-                path=res.path, action=res.action, written_as=res.written_as,
+                path=res.path, action=res.action, written_as=res.written_as, docx=word,
             ))
         if drafts:
-            summary = drafting.implementation_summary(state["gaps"], drafts, state["scope"])
+            summary = drafting.implementation_summary(state["gaps"], drafts, state["scope"], state.get("profile"))
             res = writer.write("IMPLEMENTATION_SUMMARY.md", summary)
             outputs.append(DraftOutput(
                 gap_ids=tuple(g.id for g in state["gaps"]), title="Implementation Summary", category="Summary",
                 kind="new", path=res.path, action=res.action, written_as=res.written_as,
             ))
-    kept = [o for o in outputs if o.action == "kept_human_edit"]
+    kept = [(o.path, o.written_as) for o in outputs if o.action == "kept_human_edit"]
+    kept += [(o.docx.path, o.docx.written_as) for o in outputs if o.docx is not None and o.docx.action == "kept_human_edit"]
     warnings = [
-        f"{o.path} was edited by a person since the agent wrote it; it was kept and the new version was written to {o.written_as}."
-        for o in kept
+        f"{path} was edited by a person since the agent wrote it; it was kept and the new version was written to {written_as}."
+        for path, written_as in kept
     ]
     counts = {a: sum(1 for o in outputs if o.action == a) for a in ("written", "unchanged", "kept_human_edit")}
     return {

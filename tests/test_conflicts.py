@@ -283,7 +283,8 @@ def test_quick_start_example_names_its_five_year_retention(isolated: Path) -> No
     md = next((isolated / "out" / "reports").glob("*/report.md")).read_text(encoding="utf-8")
     assert said in md and "Conflicts with the rule" in md and "1 policy statement(s) contradict" in md
     draft = (isolated / "out" / f"{gap.category}_{gap.id}.md").read_text(encoding="utf-8")
-    assert f"*Replaces a contradicting statement: {said}. Amend that section to match this one.*" in draft
+    assert ("*Amendment: in AML_CTF_Policy.md, section '9. Keeping records' (L110), replace \"at least five years\" "
+            "with \"at least six years\"") in draft
 
 
 def test_unseen_firm_with_deliberate_shortfalls(isolated: Path) -> None:

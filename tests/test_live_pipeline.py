@@ -114,7 +114,7 @@ def test_model_assesses_and_drafts_when_configured(isolated: Path, monkeypatch: 
     assert "Tailored by the model for Steppe Stable Ltd (KZ-AIFC-CUST-001). | broken | table |" in body
     assert "\n## Tailored" not in body and "1. Log each check in the compliance register." in body
     # ids, citations and the approval block come from the skeleton and are kept
-    assert "[KZ-AIFC-CUST-001]" in body and "*Basis: " in body and "## 10. Approval" in body
+    assert "[KZ-AIFC-CUST-001]" in body and "*Basis: " in body and "## 6. Approval and version history" in body
     assert any("no TAVILY_API_KEY" in w for w in report.run.warnings)
 
 

@@ -34,9 +34,9 @@ def test_example_folder_yields_cited_gaps_and_drafts(isolated: Path) -> None:
     assert "IMPLEMENTATION_SUMMARY.md" in files
     for g in report.gaps:
         body = (isolated / "out" / f"{g.category}_{g.id}.md").read_text(encoding="utf-8")
-        for heading in ("Purpose", "Scope", "Regulatory basis", "Policy statements", "Roles and responsibilities",
-                        "Procedures", "Monitoring", "Record keeping", "Review cycle", "Approval"):
-            assert heading in body, f"{g.id} draft lacks {heading}"
+        for heading in ("Purpose and scope", "Policy statements", "Roles and responsibilities", "Controls",
+                        "Monitoring, records and review", "Approval and version history", "Regulatory basis"):
+            assert f". {heading}\n" in body, f"{g.id} draft lacks {heading}"
         for rid in g.requirement_ids:
             assert rid in body
 
