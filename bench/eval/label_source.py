@@ -279,6 +279,129 @@ LABELS: dict[str, tuple[str, dict[str, list[list[int]]]]] = {
         "KZ-AIFC-MKT-002#0": [[2, 2], [4, 4], [11, 11]], "INTL-IOSCO-COI-001#0": [[2, 2], [4, 4], [11, 11]],
         "KZ-AIFC-MKT-002#1": [[4, 4]], "INTL-IOSCO-COI-001#1": [[4, 4]],
     }),
+    # ================================================================== second tuning round
+    # ------------------------------------------------------------------ AML / KYC
+    "clarico_pay_aml_statement.txt": ("aml", {
+        "KZ-NAT-AML-001#0": [[4, 4], [9, 9]],
+        "INTL-FATF-RA-001#0": [[9, 9]], "INTL-FATF-RA-001#1": [[9, 9]],
+        "KZ-AIFC-AML-002#0": [[10, 10]], "INTL-FATF-CDD-001#0": [[10, 10]],
+        "KZ-AIFC-AML-002#2": [[10, 10]], "INTL-FATF-CDD-001#2": [[10, 10]],
+        "KZ-AIFC-AML-004#0": [[10, 10], [11, 11]], "INTL-FATF-MON-001#0": [[10, 10], [11, 11]],
+        "KZ-AIFC-AML-003#1": [[10, 10]], "INTL-FATF-EDD-001#1": [[10, 10]],
+        "KZ-AIFC-AML-004#2": [[11, 11]], "INTL-FATF-MON-001#1": [[11, 11]],
+        "KZ-AIFC-AML-010#0": [[12, 12]], "INTL-FATF-CO-001#1": [[12, 12]],
+        "KZ-AIFC-AML-005#0": [[12, 12]], "INTL-FATF-STR-001#0": [[12, 12]], "KZ-NAT-AML-001#1": [[12, 12]],
+        "KZ-AIFC-AML-003#0": [[13, 13]], "INTL-FATF-EDD-001#0": [[13, 13]],
+        "KZ-AIFC-AML-007#0": [[14, 14]], "INTL-FATF-TFS-001#0": [[14, 14]],
+    }),
+    "tradefx_aml_policy.txt": ("aml", {
+        "KZ-NAT-AML-001#0": [[4, 4], [21, 21]],
+        "KZ-AIFC-AML-002#0": [[8, 8]], "INTL-FATF-CDD-001#0": [[8, 8]],
+        "KZ-AIFC-AML-001#1": [[9, 9]], "INTL-FATF-RA-001#1": [[9, 9]],
+        "KZ-AIFC-AML-003#1": [[9, 9]], "INTL-FATF-EDD-001#1": [[9, 9]],
+        "KZ-AIFC-AML-002#2": [[10, 10]], "INTL-FATF-CDD-001#2": [[10, 10]],
+        "KZ-AIFC-AML-004#0": [[12, 12]], "INTL-FATF-MON-001#0": [[12, 12]],
+        "KZ-AIFC-AML-005#0": [[13, 13], [15, 15]], "INTL-FATF-STR-001#0": [[13, 13], [15, 15]],
+        "KZ-NAT-AML-001#1": [[13, 13], [15, 15]],
+        "INTL-FATF-REC-001#0": [[16, 16]],
+        "KZ-AIFC-AML-010#0": [[18, 18], [19, 19]], "INTL-FATF-CO-001#1": [[18, 18], [19, 19]],
+        "KZ-AIFC-AML-010#1": [[18, 18]],
+        "KZ-AIFC-AML-005#2": [[24, 24]], "KZ-AIFC-DP-001#0": [[24, 24]],
+        "KZ-AIFC-AML-009#0": [[26, 26]], "INTL-FATF-CO-001#0": [[26, 26]],
+        "KZ-AIFC-AML-009#3": [[27, 27]],
+    }),
+    "fmpay_anti_financial_crime_statement.txt": ("aml", {
+        "KZ-NAT-AML-001#0": [[21, 21]],
+        "KZ-AIFC-AML-002#0": [[34, 34]], "INTL-FATF-CDD-001#0": [[34, 34]],
+    }),
+    "carrmou_aml_compliance.txt": ("aml", {
+        "KZ-NAT-AML-001#0": [[2, 2], [8, 8]],
+        "KZ-AIFC-AML-005#0": [[3, 3]], "INTL-FATF-STR-001#0": [[3, 3]], "KZ-NAT-AML-001#1": [[3, 3]],
+        "INTL-FATF-REC-001#0": [[5, 5]],
+        "KZ-AIFC-AML-002#0": [[6, 6]], "INTL-FATF-CDD-001#0": [[6, 6]],
+        "KZ-AIFC-AML-002#1": [[7, 7]], "INTL-FATF-CDD-001#1": [[7, 7]],
+        "KZ-AIFC-AML-007#0": [[12, 12]], "INTL-FATF-TFS-001#0": [[12, 12]],
+        "KZ-AIFC-AML-004#0": [[13, 13]], "INTL-FATF-MON-001#0": [[13, 13]],
+    }),
+    # ------------------------------------------------------------------ sanctions
+    "convera_sanctions.txt": ("sanctions", {
+        "KZ-AIFC-AML-007#0": [[9, 9]], "INTL-FATF-TFS-001#0": [[9, 9]],
+        "KZ-AIFC-AML-007#1": [[9, 9], [11, 11]],
+        "KZ-AIFC-XB-002#0": [[7, 7], [9, 9]],
+    }),
+    # ------------------------------------------------------------------ complaints
+    "al_rayan_bank_complaints.txt": ("complaints", {
+        "KZ-AIFC-CON-004#0": [[1, 1], [2, 2], [3, 3]], "INTL-IOSCO-RET-001#2": [[1, 1], [2, 2], [3, 3]],
+        "KZ-AIFC-CON-004#1": [[2, 2], [3, 3]],
+        "KZ-AIFC-CON-004#2": [[6, 6], [7, 7], [8, 8], [9, 9]],
+    }),
+    "stocktrade_complaints.txt": ("complaints", {
+        "KZ-AIFC-CON-004#0": [[7, 7], [9, 9], [13, 13], [14, 14], [15, 15], [17, 17]],
+        "INTL-IOSCO-RET-001#2": [[7, 7], [9, 9], [13, 13], [14, 14], [15, 15], [17, 17]],
+        "KZ-AIFC-CON-004#1": [[13, 13], [15, 15], [17, 17]],
+    }),
+    "quan2um_complaint_procedure.txt": ("complaints", {
+        "KZ-AIFC-CON-004#0": [[1, 1], [17, 17], [19, 19]], "INTL-IOSCO-RET-001#2": [[1, 1], [17, 17], [19, 19]],
+        "KZ-AIFC-CON-004#1": [[17, 17]],
+    }),
+    # ------------------------------------------------------------------ client assets
+    "raymond_james_kendal_security_of_assets.txt": ("client_assets", {
+        "KZ-AIFC-CUST-001#0": [[9, 9], [19, 19]], "INTL-IOSCO-CUST-001#0": [[9, 9], [19, 19]],
+        "KZ-AIFC-CUST-001#1": [[9, 9], [19, 19]], "INTL-IOSCO-CUST-001#1": [[9, 9], [13, 13], [19, 19]],
+        "KZ-AIFC-CUST-003#1": [[9, 9], [19, 19]],
+    }),
+    "tjm_partners_safe_custody.txt": ("client_assets", {
+        "KZ-AIFC-CUST-001#0": [[7, 7]], "INTL-IOSCO-CUST-001#0": [[7, 7]], "KZ-AIFC-CUST-003#1": [[7, 7]],
+    }),
+    # ------------------------------------------------------------------ information security
+    "bitpyro_safe_secure.txt": ("information_security", {
+        "KZ-AIFC-CYB-003#0": [[2, 2], [5, 5], [6, 6]], "INTL-IOSCO-OPS-001#1": [[2, 2], [5, 5], [6, 6], [19, 19]],
+        "KZ-AIFC-CYB-003#1": [[2, 2]],
+        "KZ-AIFC-CYB-003#2": [[7, 7], [19, 19], [20, 20]],
+        "KZ-AIFC-CYB-002#2": [[4, 4], [6, 6], [13, 13], [14, 14]],
+        "INTL-FSB-RM-001#1": [[4, 4], [13, 13], [14, 14], [15, 15], [16, 16], [17, 17]],
+        "INTL-FSB-DATA-001#1": [[16, 16]], "KZ-NAT-DP-001#1": [[16, 16]],
+    }),
+    "fx_edge_security.txt": ("information_security", {
+        "KZ-AIFC-CYB-003#0": [[1, 1], [9, 9], [10, 10], [11, 11], [17, 17]],
+        "INTL-IOSCO-OPS-001#1": [[1, 1], [9, 9], [10, 10], [11, 12], [16, 16], [17, 17]],
+        "KZ-AIFC-CYB-003#1": [[1, 1], [9, 9]],
+        "KZ-AIFC-CYB-003#2": [[10, 10], [13, 13], [16, 16]],
+        "KZ-AIFC-CYB-002#2": [[5, 5], [6, 6], [11, 11], [19, 19]],
+        "KZ-AIFC-CYB-002#3": [[12, 12]],
+        "INTL-FSB-RM-001#1": [[5, 5], [6, 6], [19, 19]],
+    }),
+    "credicorp_data_security.txt": ("information_security", {
+        "INTL-FSB-DATA-001#1": [[1, 1], [3, 3], [4, 4], [5, 5], [8, 8], [9, 9]],
+        "KZ-NAT-DP-001#1": [[1, 1], [3, 3], [4, 4], [5, 5], [8, 8], [9, 9]],
+        "INTL-FSB-RM-001#1": [[1, 1], [3, 3], [4, 4], [5, 5], [6, 6], [8, 8]],
+        "KZ-AIFC-CYB-002#2": [[4, 4]],
+        "KZ-AIFC-CYB-002#3": [[9, 9]], "KZ-NAT-DP-001#3": [[9, 9]],
+        "INTL-FSB-DATA-001#0": [[10, 10]],
+        "KZ-AIFC-CYB-004#0": [[14, 14]],
+    }),
+    "kpay_security.txt": ("information_security", {
+        "INTL-FSB-RM-001#1": [[3, 3], [5, 5], [6, 6], [7, 7], [9, 9], [10, 10]],
+        "INTL-FSB-DATA-001#1": [[5, 5], [6, 6], [9, 9]], "KZ-NAT-DP-001#1": [[5, 5], [6, 6], [9, 9]],
+        "KZ-AIFC-CYB-001#0": [[6, 6]], "INTL-IOSCO-OPS-001#0": [[6, 6]],
+        "KZ-AIFC-CYB-001#3": [[6, 6], [7, 7]],
+    }),
+    "gelband_business_continuity_plan.txt": ("information_security", {
+        "KZ-AIFC-CYB-001#2": [[3, 3], [18, 18], [20, 20]], "INTL-FSB-RM-001#0": [[3, 3], [18, 18], [20, 20]],
+    }),
+    "natwest_how_we_protect_you.txt": ("information_security", {
+        "KZ-AIFC-CYB-002#2": [[17, 17], [40, 40], [44, 44]],
+        "INTL-FSB-RM-001#1": [[17, 17], [40, 40], [44, 44], [48, 48]],
+    }),
+    "triodos_online_banking_safety.txt": ("information_security", {
+        "KZ-AIFC-CYB-002#2": [[10, 10], [12, 12], [14, 14]],
+        "INTL-FSB-RM-001#1": [[10, 10], [12, 12], [14, 14]],
+    }),
+    # ------------------------------------------------------------------ conflicts of interest
+    "gsi_markets_conflicts_of_interest.txt": ("conflicts_of_interest", {
+        "KZ-AIFC-MKT-002#0": [[5, 5], [11, 11], [15, 15], [17, 17], [19, 19]],
+        "INTL-IOSCO-COI-001#0": [[5, 5], [11, 11], [15, 15], [17, 17], [19, 19]],
+    }),
 }
 
 
