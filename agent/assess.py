@@ -56,7 +56,12 @@ _DEFINITION = re.compile(
 # "Principle 8: Conflicts of Interest - A firm must manage conflicts of interest fairly".
 _RULE_QUOTED = re.compile(
     r"^(?:principle|rule|article)\s+\d+[a-z]?\s*[:.–—-]|\b(?:a|each|every|all) (?:firm|licensee|authori[sz]ed person|regulated (?:firm|entity))s? (?:must|shall|should)\b"
-    r"|\bfirms (?:must|shall|should)\b",
+    r"|\bfirms (?:must|shall|should)\b"
+    # what a rulebook requires ("the FCA's Client Asset Rules require Pershing to ...") and what the firm risks
+    r"|(?<!\bas )(?<!\bas the )(?<!\bas our )\b(?:rules|regulations|directive|act|law)\b(?:\s+\S+){0,2}\s+(?:require|requires|oblige|obliges|state|states)\b"
+    r"|\b(?:is|are) exposed to\b"
+    # what the customer must do ("Remember to keep your anti-virus software up to date", "you must ...")
+    r"|^(?:please|remember|make sure|be sure)\b|\byou (?:must|should|need to|are required to)\b",
     re.IGNORECASE,
 )
 # A list item of one to three words ("Customer due diligence", "Ongoing monitoring") names a subject, and a

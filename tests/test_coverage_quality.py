@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Figures measured when the rules were last changed (bench/README.md), less a small margin.
-FLOOR = {"tuning": (0.90, 0.95), "held_out": (0.37, 0.57)}
+FLOOR = {"tuning": (0.85, 0.93), "held_out": (0.39, 0.58)}
 
 
 def _evaluate():
