@@ -113,6 +113,26 @@ def _claims(findings: Sequence[Finding], section: str) -> tuple[Claim, ...]:
     return tuple(Claim(text=f.text, citations=f.citations) for f in findings if f.section == section)
 
 
+def headline(pack: Pack, requirements: Sequence[Requirement], sources: Mapping[str, Source]) -> list[str]:
+    """Who regulates, which licences apply and the key figures, each traceable to requirement ids."""
+    from agent.quantities import rule_text
+
+    out = []
+    regulators = sorted({sources[c.source_id].publisher for r in requirements if not r.baseline for c in r.citations
+                         if c.source_id in sources and sources[c.source_id].tier == "regulator"})
+    if regulators:
+        out.append(f"Regulated by: {'; '.join(regulators)}.")
+    licences = [r for r in requirements if r.domain == "licensing_and_authorization" and not r.baseline]
+    if licences:
+        out.append("Licences and authorisations: " + "; ".join(f"{r.title} ({r.id})" for r in licences) + ".")
+    wanted = {r.id for r in requirements}
+    figures = [f"{el.name}: {rule_text(el.quantity)} ({pr.id})" for pr in pack.requirements if pr.id in wanted
+               for el in pr.elements if el.quantity is not None and el.quantity.kind in ("amount", "threshold")]
+    if figures:
+        out.append("Key figures: " + "; ".join(figures) + ".")
+    return out
+
+
 def analyze(
     scope: Scope,
     findings: Sequence[Finding],
@@ -132,16 +152,20 @@ def analyze(
     texts = source_texts(scope.jurisdiction)
     domains = sorted({r.domain for r in requirements})
     status_lines = [f.text for f in findings if f.section == "status" and not f.id.startswith("status-")]
-    summary_parts = status_lines[:2] or [f"No jurisdiction-specific facts are held for {scope.jurisdiction_name}."]
+    # The answer first (status, who regulates, which licences, the figures), then the most recent developments.
+    summary_parts = [f"{status.rstrip('.')} ({confidence.lower()} confidence)."]
     if baseline:
-        summary_parts.insert(0, (
+        summary_parts.append(
             f"The knowledge pack holds no local law for {scope.jurisdiction_name}; this analysis rests on "
             "international standards (baseline) and must not be read as a statement of local law."
-        ))
+        )
+    summary_parts += headline(pack, requirements, by_id)
     summary_parts.append(
         f"{len(requirements)} requirement(s) across {len(domains)} compliance domain(s) apply to "
         f"{', '.join(t.replace('_', ' ') for t in scope.topics)}; sources are current as of {pack.as_of}."
     )
+    if status_lines:
+        summary_parts.append("Recent developments: " + " ".join(status_lines[:2]))
     legislation = tuple(
         Legislation(**leg.model_dump(exclude={"id", "topics"})) for leg in _legislation(pack, scope)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -124,6 +125,7 @@ def render_markdown(r: RunReport) -> str:
     out: list[str] = []
     w = out.extend
 
+    w(_answer(r))
     w([
         "# Regulatory Analysis Report", "",
         f"Generated: {run.finished_at}  ",
@@ -165,7 +167,51 @@ def render_markdown(r: RunReport) -> str:
     w(["# Sources", "", "| # | Id | Tier | Title | Publisher | Location | Date | As of |", "| --- | --- | --- | --- | --- | --- | --- | --- |"])
     w([_source_row(s, number[s.id]) for s in r.sources])
     w(["", *_methodology(r)])
+    w(_appendix(r, number))
     return "\n".join(out) + "\n"
+
+
+def _answer(r: RunReport) -> list[str]:
+    """The report opens with the answer: the analysis's summary, then what it means for this firm's policies."""
+    run = r.run
+    out = [f"# {run.scope.jurisdiction_name}, {', '.join(t.replace('_', ' ') for t in run.scope.topics)}: the answer", "",
+           r.analysis.executive_summary, ""]
+    order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    gaps = sorted(r.gaps, key=lambda g: order.get(g.priority, 9))
+    if run.policies.folder is None:
+        out.append(f"No policy folder was given, so every one of the {len(gaps)} compliance domains with requirements "
+                   "is a gap; the drafts in the output folder are starting points for each.")
+    elif not gaps:
+        out.append("The policy folder evidences every applicable requirement: no gap was found.")
+    else:
+        crit = sum(1 for g in gaps if g.priority == "critical")
+        out.append(f"Your policies: {len(gaps)} gap(s), {crit} critical.")
+    conflicts = [c for a in r.assessments for c in a.conflicts]
+    if conflicts:
+        out[-1] += f" {len(conflicts)} policy statement(s) contradict a rule's figure (see *Conflicts with the rule*)."
+    if r.not_applicable:
+        out[-1] += f" {len(r.not_applicable)} requirement(s) do not apply to this firm (see *Not Applicable*)."
+    if run.policies.folder is not None and gaps:
+        out += ["", "The most urgent:", ""]
+        out += [f"- **{g.id}** {PROFILES[g.domain].label} ({g.priority}): {g.requirement}" for g in gaps[:3]]
+    out += ["", "The per-requirement assessment is in the appendix at the end.", ""]
+    return out
+
+
+def _appendix(r: RunReport, number: Mapping[str, int]) -> list[str]:
+    by_req = {a.requirement_id: a for a in r.assessments}
+    titles = {s.id: s.title for s in r.sources}
+    out = ["", "# Appendix: Requirement Assessments", "",
+           "| Requirement | Domain | Priority | Status | Evidence | Missing | Conflicts with the rule |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
+    for q in r.requirements:
+        a = by_req.get(q.id)
+        if a is None:
+            continue
+        ev = "<br>".join(f"{e.file} L{e.line_start}-{e.line_end}: “{e.quote}”" for e in a.evidence) or "—"
+        clash = "<br>".join(f"{describe(c, titles)}{_refs([Citation(source_id=c.source_id)], number)}" for c in a.conflicts) or "—"
+        out.append(f"| {q.id} {q.title}{' *(baseline)*' if q.baseline else ''} | {q.domain} | {q.priority} | {_ICON[a.status]} {a.status} | {ev} | {'; '.join(a.missing) or '—'} | {clash} |")
+    return out
 
 
 def _gap_section(r: RunReport, number: Mapping[str, int]) -> list[str]:
@@ -211,17 +257,6 @@ def _gap_section(r: RunReport, number: Mapping[str, int]) -> list[str]:
             ]
     out += ["## Compliance Status", ""]
     out += [f"{_ICON[s]} **{d}**: {s}" + "  " for d, s in r.compliance_status.items()]
-    titles = {s.id: s.title for s in r.sources}
-    out += ["", "## Requirement Assessments", "",
-            "| Requirement | Domain | Priority | Status | Evidence | Missing | Conflicts with the rule |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
-    for q in r.requirements:
-        a = by_req.get(q.id)
-        if a is None:
-            continue
-        ev = "<br>".join(f"{e.file} L{e.line_start}-{e.line_end}: “{e.quote}”" for e in a.evidence) or "—"
-        clash = "<br>".join(f"{describe(c, titles)}{_refs([Citation(source_id=c.source_id)], number)}" for c in a.conflicts) or "—"
-        out.append(f"| {q.id} {q.title}{' *(baseline)*' if q.baseline else ''} | {q.domain} | {q.priority} | {_ICON[a.status]} {a.status} | {ev} | {'; '.join(a.missing) or '—'} | {clash} |")
     out.append("")
     out += _not_applicable_section(r)
     return out

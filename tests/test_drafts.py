@@ -115,3 +115,18 @@ def test_word_output_is_reproducible_and_a_persons_edit_is_kept(isolated: Path) 
     assert second.docx is not None and second.docx.action == "kept_human_edit" and second.docx.written_as
     assert "Approved by the Board on 3 March." in "\n".join(p.text for p in docx.Document(str(word)).paragraphs)
     assert any(first.docx.path in w and second.docx.written_as in w for w in again.run.warnings)
+
+
+@pytest.mark.parametrize("query", ["stablecoin KZ", "custody AIFC", "retail trading Kazakhstan", "exchange KZ"])
+def test_the_report_opens_with_the_answer(isolated: Path, query: str) -> None:
+    report = run(query, isolated, EXAMPLES)
+    summary = report.analysis.executive_summary
+    assert summary.startswith(report.analysis.status.rstrip(".")), summary[:120]
+    assert "Regulated by: Astana Financial Services Authority (AFSA)" in summary
+    assert "Licences and authorisations: AFSA licence for each digital-asset regulated activity (KZ-AIFC-LIC-001)" in summary
+    assert "No jurisdiction-specific facts" not in summary
+    md = next((isolated / "out" / "reports").glob("*/report.md")).read_text(encoding="utf-8")
+    assert md.startswith("# Kazakhstan, ") and ": the answer\n" in md.splitlines()[0] + "\n"
+    assert "Your policies: " in md.split("# Regulatory Analysis Report")[0]
+    # the per-requirement table comes after everything else
+    assert md.index("# Appendix: Requirement Assessments") > md.index("# Methodology and Limitations")
