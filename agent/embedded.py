@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Mapping, Sequence
 
 from agent.knowledge import load, pack_for
@@ -202,7 +204,7 @@ def key_quote_sources(
     first_quote: dict[str, str] = {}
     for item in [*findings, *requirements]:
         for c in item.citations:
-            if c.quote and c.source_id not in first_quote:
+            if c.quote and c.source_id not in first_quote and operative(c.quote):
                 first_quote[c.source_id] = c.quote
     primary: list[KeyQuoteSource] = []
     secondary: list[KeyQuoteSource] = []
@@ -216,6 +218,35 @@ def key_quote_sources(
         )
         (primary if s.tier in ("law", "regulator", "official") else secondary).append(kq)
     return tuple(primary), tuple(secondary)
+
+
+_PROCEDURAL = re.compile(
+    r"\b(?:comments?|feedback|consultation|responses?) (?:should|must|may|are) (?:be )?(?:sent|submitted|provided|invited)\b"
+    r"|\bdeadline for (?:providing |submitting )?(?:comments|responses|submissions|feedback)\b|\bclick here\b|\bsubscribe\b",
+    re.IGNORECASE,
+)
+# A sentence states something: it has a finite verb (a modal, "is/are", "has", "requires" ...). A title
+# ("Rules for providing information on ...") or a cut clause ("To obtain a licence, an applicant ...") has none.
+_FINITE = re.compile(
+    r"\b(?:is|are|was|were|be|been|shall|must|should|may|might|will|would|can|cannot|has|have|had|does|do|"
+    r"needs?|applies|apply|requires?|means|includes?|provides?|prohibits?|permits?|allows?)\b",
+    re.IGNORECASE,
+)
+_NUMBERED_TITLE = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+[A-Z][A-Z ,'()/&-]{3,}$")
+
+
+def operative(quote: str) -> bool:
+    """A whole operative sentence: not a heading or title, not a clause cut at ":" or ";", not a procedural notice."""
+    text = quote.strip().strip('"“”')
+    words = text.split()
+    if len(words) < 6 or text.endswith((":", ";", ",")) or _PROCEDURAL.search(text):
+        return False
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters) or _NUMBERED_TITLE.match(text):
+        return False  # a heading
+    if not _FINITE.search(text):
+        return False
+    return text[:1].isupper() or text[:1].isdigit() or text[:1] in "(\"'“‘"
 
 
 def quote_in(quote: str, text: str) -> bool:

@@ -130,3 +130,28 @@ def test_the_report_opens_with_the_answer(isolated: Path, query: str) -> None:
     assert "Your policies: " in md.split("# Regulatory Analysis Report")[0]
     # the per-requirement table comes after everything else
     assert md.index("# Appendix: Requirement Assessments") > md.index("# Methodology and Limitations")
+
+
+@pytest.mark.parametrize("query", ["stablecoin KZ", "custody AIFC", "exchange KZ", "tax KZ"])
+def test_key_quotes_are_whole_operative_sentences(isolated: Path, query: str) -> None:
+    from agent.embedded import operative
+
+    analysis = run(query, isolated).analysis
+    quotes = [k.key_quote for k in (*analysis.primary_sources, *analysis.secondary_sources)]
+    assert quotes
+    for q in quotes:
+        assert operative(q), q
+        assert not q.rstrip().endswith((":", ";")) and q.strip().upper() != q.strip(), q
+
+
+@pytest.mark.parametrize("text", [
+    "the risk assessments of its business undertaken under AML 4.1.1;",
+    "13. MONEY LAUNDERING REPORTING OFFICER",
+    "The deadline for providing comments on the proposed framework is 15 September 2023.",
+    "Rules for providing information on financial transactions and suspicious client activity",
+    "A Relevant Person must:",
+])
+def test_headings_clauses_and_notices_are_not_key_quotes(text: str) -> None:
+    from agent.embedded import operative
+
+    assert not operative(text)
