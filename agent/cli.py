@@ -58,12 +58,18 @@ def run(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for drafts and reports [default: policies_out, or AGENT_OUT_DIR].")] = None,
     profile: Annotated[Optional[Path], typer.Option("--profile", help="Firm profile (company.toml) [default: company.toml in the policy folder, else inferred from the policies].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as one JSON document on stdout and nothing else.")] = False,
+    formats: Annotated[str, typer.Option("--format", help="Report files to write, comma-separated: md, json, docx.")] = "md,json,docx",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
 ) -> None:
     """Research a jurisdiction, assess your policies against it and draft the missing policies."""
     from agent.scope import ScopeError, parse_scope
     from agent.textsafe import clean_text
+
+    chosen = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in formats.split(",") if f.strip()))
+    unknown = [f for f in chosen if f not in ("md", "json", "docx")]
+    if unknown or not chosen:
+        _fail(f"--format takes md, json and docx, comma-separated; got {formats!r}.", EXIT_BAD_INPUT)
 
     try:
         scope = parse_scope(clean_text(query))
@@ -81,7 +87,7 @@ def run(
     progress = Progress(enabled=False if (json_out or quiet) else None)
     run_id = new_run_id()
     report = _guarded(lambda: run_pipeline(scope, policies=policies, out_dir=out_dir, db_path=db_path, progress=progress,
-                                           run_id=run_id, profile=profile), run_id, debug)
+                                           run_id=run_id, profile=profile, formats=chosen), run_id, debug)
 
     if json_out:
         from agent.report import to_json
@@ -235,7 +241,9 @@ def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazi
 
         console.print()
         print_comparison(console, report.comparison)
-    console.print(f"Report: {safe(run.output_dir)}/{run.report_files[0]} (JSON: {run.report_files[1]})")
+    if run.report_files:
+        others = ", ".join(run.report_files[1:])
+        console.print(f"Report: {safe(run.output_dir)}/{run.report_files[0]}" + (f" (also: {others})" if others else ""))
     console.print(f"Sources: {len(report.sources)} · Run id: {run.id}" + (f" v{run.version}" if run.version > 1 else ""))
 
 

@@ -72,24 +72,36 @@ def report_folder(run_id: str, version: int = 1) -> str:
     return f"reports/{run_id}" if version == 1 else f"reports/{run_id}-v{version}"
 
 
-def report_files(run_id: str, version: int = 1) -> list[str]:
-    """Report paths, relative to the output folder."""
+FORMATS = ("md", "json", "docx")
+
+
+def report_files(run_id: str, version: int = 1, formats: Sequence[str] = FORMATS) -> list[str]:
+    """Report paths, relative to the output folder, in the order md, json, docx (those selected)."""
     folder = report_folder(run_id, version)
-    return [f"{folder}/report.md", f"{folder}/report.json"]
+    return [f"{folder}/report.{f}" for f in FORMATS if f in formats]
 
 
 def write_report(state: Mapping[str, Any], finished_at: str, prices: tuple[float | None, float | None] = (None, None)) -> RunReport:
-    """Write report.md and report.json under <out>/reports/<run id>/ through the safe writer."""
+    """Write report.md, report.json and report.docx (those selected) under <out>/reports/<run id>/."""
     from tools.writer import SafeWriter
 
     version = state.get("version", 1)
-    files = report_files(state["run_id"], version)
+    formats = tuple(state.get("report_formats") or FORMATS)
+    files = report_files(state["run_id"], version, formats)
     report = build_report(state, finished_at, files, prices)
     # A run's report folder keeps its own manifest, so the drafts' manifest only changes with the drafts;
     # the writer is still rooted at the output folder, so a symlinked `reports` cannot redirect it.
     with SafeWriter(state["out_dir"], manifest_dir=report_folder(state["run_id"], version)) as writer:
-        writer.write(files[0], render_markdown(report))
-        writer.write(files[1], to_json(report))
+        markdown = render_markdown(report) if {"md", "docx"} & set(formats) else ""
+        for path in files:
+            if path.endswith(".md"):
+                writer.write(path, markdown)
+            elif path.endswith(".json"):
+                writer.write(path, to_json(report))
+            else:
+                from agent.render.report_docx import report_docx
+
+                writer.write_bytes(path, report_docx(markdown, f"Compliance report: {report.run.query}"))
     return report
 
 

@@ -31,6 +31,7 @@ def run_pipeline(
     context=None,  # graphs.context.RunContext; None = from settings (keys in the environment)
     write_drafts: bool = True,
     profile: Path | None = None,  # --profile FILE; None: company.toml in the policy folder, if any
+    formats: tuple[str, ...] = ("md", "json", "docx"),  # report files to write
 ) -> RunReport:
     """Execute the graph with a SQLite checkpointer; returns the run's report."""
     from agent.runstore import RunStore
@@ -48,7 +49,7 @@ def run_pipeline(
         "query": scope.query, "scope": scope,
         "policies_dir": str(policies) if policies else None,
         "profile_path": str(profile) if profile else None,
-        "out_dir": str(out_dir), "started_at": started, "write_drafts": write_drafts,
+        "out_dir": str(out_dir), "started_at": started, "write_drafts": write_drafts, "report_formats": formats,
     }
     progress.start(run_id, _scope_line(scope), engine_line(ctx))
     return _execute(db_path, run_id, 1, ctx, progress, lambda graph, config: graph.stream(

@@ -494,7 +494,7 @@ def report_node(state: PipelineState, ctx: RunContext) -> Update:
     """Write the report; it records its own step so the report lists every step, itself included."""
     t0 = time.perf_counter()
     finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    files = reporting.report_files(state["run_id"], state.get("version", 1))
+    files = reporting.report_files(state["run_id"], state.get("version", 1), state.get("report_formats") or reporting.FORMATS)
     record = StepRecord(
         step="report", engine="embedded", status="completed",
         duration_s=round(time.perf_counter() - t0, 4), detail=", ".join(files), version=ctx.version,

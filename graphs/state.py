@@ -55,6 +55,7 @@ class PipelineState(TypedDict, total=False):
     profile_path: str | None  # --profile FILE; else company.toml in the policy folder's root, if any
     out_dir: str
     write_drafts: bool  # False in chat: drafts are proposed, and written only after the user confirms
+    report_formats: tuple[str, ...]  # report files to write: md, json, docx
     started_at: str
     version: int  # 1, then 2, 3, ... for re-runs from a step (same thread, forked checkpoint)
     rerun_from: str | None

@@ -155,3 +155,28 @@ def test_headings_clauses_and_notices_are_not_key_quotes(text: str) -> None:
     from agent.embedded import operative
 
     assert not operative(text)
+
+
+def test_report_in_word_has_the_markdown_headings_and_tables(isolated: Path) -> None:
+    report = run("stablecoin KZ", isolated, EXAMPLES)
+    files = report.run.report_files
+    assert [f.rsplit(".", 1)[1] for f in files] == ["md", "json", "docx"]
+    md = (isolated / "out" / files[0]).read_text(encoding="utf-8")
+    word = docx.Document(str(isolated / "out" / files[2]))
+    headings = [p.text for p in word.paragraphs if p.style.name.startswith("Heading")]
+    assert headings == [re.sub(r"^#+ ", "", line) for line in md.splitlines() if re.match(r"#{1,6} ", line)]
+    assert word.paragraphs[0].style.name == "Title"
+    appendix = word.tables[-1]
+    assert appendix.rows[0].cells[0].text == "Requirement" and len(appendix.rows) == 1 + len(report.assessments)
+
+
+def test_format_option_selects_the_report_files(agent_exe: str, isolated: Path) -> None:
+    import subprocess
+
+    res = subprocess.run([agent_exe, "run", "stablecoin KZ", "--out", "out", "--format", "json", "--quiet"], cwd=isolated,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    [folder] = (isolated / "out" / "reports").iterdir()
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["report.json"]
+    bad = subprocess.run([agent_exe, "run", "stablecoin KZ", "--format", "pdf"], cwd=isolated, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--format takes md, json and docx" in bad.stderr

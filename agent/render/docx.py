@@ -11,7 +11,7 @@ from agent.render.markdown import by_source
 
 # Fixed document dates and zip entry times: an unchanged draft renders to the same bytes, so a re-run
 # finds the file unchanged and a person's edit is told apart from a new version by its hash.
-_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -38,7 +38,7 @@ def draft_docx(doc: DraftDocument) -> bytes:
     document = Document()
     props = document.core_properties
     props.title, props.author, props.last_modified_by = doc.title, "Compliance agent", "Compliance agent"
-    props.created = props.modified = _EPOCH
+    props.created = props.modified = EPOCH
     props.revision = 1
     document.add_heading(doc.title, level=0)
     _table(document, DraftTable(header=("Field", "Value"), rows=tuple(doc.control)))
@@ -83,10 +83,10 @@ def draft_docx(doc: DraftDocument) -> bytes:
             document.add_paragraph(p, style="List Bullet")
     raw = io.BytesIO()
     document.save(raw)
-    return _reproducible(raw.getvalue())
+    return reproducible(raw.getvalue())
 
 
-def _reproducible(data: bytes) -> bytes:
+def reproducible(data: bytes) -> bytes:
     """The same zip with fixed entry times and order (python-docx stamps entries with the current time)."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
