@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from agent.knowledge.schema import PackRequirement
-from agent.models import ACTIVITIES, Evidence, FirmProfile, FlagFact, NotApplicable, Requirement, TextFact
+from agent.models import (
+    ACTIVITIES,
+    Evidence,
+    FirmProfile,
+    FlagFact,
+    NotApplicable,
+    Requirement,
+    TextFact,
+)
 from agent.profile import ACTIVITY_LABELS
 
 # The activities a query's topic asks about: an activity the profile leaves open counts as carried on

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from agent.models import RunReport
 from agent.textsafe import clean_text
@@ -33,7 +34,7 @@ Anything else is a question, e.g. "what capital does a custodian need in the AIF
 
 
 def new_thread_id() -> str:
-    return f"chat-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    return f"chat-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
 @dataclass
@@ -65,7 +66,7 @@ def _db(db_path: Path) -> sqlite3.Connection:
 
 
 def touch_thread(db_path: Path, thread_id: str, first_words: str) -> None:
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     with _db(db_path) as db:
         db.execute("INSERT INTO agent_chats (thread_id, created_at, updated_at, title, turns) VALUES (?, ?, ?, ?, 1) "
                    "ON CONFLICT(thread_id) DO UPDATE SET updated_at = excluded.updated_at, turns = turns + 1",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -46,7 +46,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+    version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
 ) -> None:
     """Regulatory-compliance agent for virtual-asset businesses."""
 
@@ -54,9 +54,9 @@ def root(
 @app.command()
 def run(
     query: Annotated[str, typer.Argument(help='Topic and jurisdiction, e.g. "stablecoin KZ" or "custody AIFC".')],
-    policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="Your policy folder (read-only): .md, .txt, .docx, .pdf, .csv, .xlsx.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder for drafts and reports [default: policies_out, or AGENT_OUT_DIR].")] = None,
-    profile: Annotated[Optional[Path], typer.Option("--profile", help="Firm profile (company.toml) [default: company.toml in the policy folder, else inferred from the policies].")] = None,
+    policies: Annotated[Path | None, typer.Option("--policies", "-p", help="Your policy folder (read-only): .md, .txt, .docx, .pdf, .csv, .xlsx.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder for drafts and reports [default: policies_out, or AGENT_OUT_DIR].")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", help="Firm profile (company.toml) [default: company.toml in the policy folder, else inferred from the policies].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as one JSON document on stdout and nothing else.")] = False,
     formats: Annotated[str, typer.Option("--format", help="Report files to write, comma-separated: md, json, docx.")] = "md,json,docx",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
@@ -122,10 +122,16 @@ def doctor(
                f"{settings.max_tokens} tokens, {settings.max_seconds:.0f} s")
 
 
-def _folders(settings, *, policies: Optional[Path] = None, out: Optional[Path] = None,  # noqa: ANN001
+def _folders(settings, *, policies: Path | None = None, out: Path | None = None,  # noqa: ANN001
              create_out: bool = True) -> Path:
     """Check every folder a command will use before it starts; returns the run database path."""
-    from agent.preflight import InputError, check_out, check_policies, check_separate, check_state_dir
+    from agent.preflight import (
+        InputError,
+        check_out,
+        check_policies,
+        check_separate,
+        check_state_dir,
+    )
 
     try:
         check_state_dir(settings.state_dir)
@@ -140,7 +146,7 @@ def _folders(settings, *, policies: Optional[Path] = None, out: Optional[Path] =
     return settings.db_path
 
 
-def _check_profile(profile: Optional[Path], policies: Optional[Path]) -> None:
+def _check_profile(profile: Path | None, policies: Path | None) -> None:
     """A firm profile that cannot be used is bad input, found before any work (exit 2 naming the field)."""
     from agent.profile import ProfileError, profile_path, read_profile_file
 
@@ -263,11 +269,11 @@ def _profile_line(report) -> str:  # noqa: ANN001
 
 @app.command()
 def chat(
-    thread: Annotated[Optional[str], typer.Option("--thread", "-t", help="Resume a thread by id (see --list).")] = None,
+    thread: Annotated[str | None, typer.Option("--thread", "-t", help="Resume a thread by id (see --list).")] = None,
     list_threads: Annotated[bool, typer.Option("--list", help="List chat threads and exit.")] = False,
-    policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="Your policy folder (read-only), for /run and the policy tools.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where confirmed drafts are written [default: policies_out, or AGENT_OUT_DIR].")] = None,
-    profile: Annotated[Optional[Path], typer.Option("--profile", help="Firm profile (company.toml) for /run and the tools [default: company.toml in the policy folder, else inferred].")] = None,
+    policies: Annotated[Path | None, typer.Option("--policies", "-p", help="Your policy folder (read-only), for /run and the policy tools.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where confirmed drafts are written [default: policies_out, or AGENT_OUT_DIR].")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", help="Firm profile (company.toml) for /run and the tools [default: company.toml in the policy folder, else inferred].")] = None,
 ) -> None:
     """Interactive session: ask questions, /run analyses, review gaps and write drafts after confirming."""
     from agent import chat as chatmod
@@ -339,7 +345,7 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(
     run_id: Annotated[str, typer.Argument(help="Run id (or an unambiguous prefix).")],
-    version: Annotated[Optional[int], typer.Option("--version", "-v", min=1, help="Version to show [default: the latest].")] = None,
+    version: Annotated[int | None, typer.Option("--version", "-v", min=1, help="Version to show [default: the latest].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run's report JSON.")] = False,
 ) -> None:
     """A run's step table (status, engine, tokens, duration), warnings and the changes since the previous run."""
@@ -381,11 +387,11 @@ def runs_history(run_id: Annotated[str, typer.Argument(help="Run id (or an unamb
 @runs_app.command("rerun")
 def runs_rerun(
     run_id: Annotated[str, typer.Argument(help="Run id (or an unambiguous prefix).")],
-    from_step: Annotated[Optional[str], typer.Option("--from", help="Step to start from, as a new version: research, analysis, gaps (re-reads the policies and re-assesses) or drafts.")] = None,
+    from_step: Annotated[str | None, typer.Option("--from", help="Step to start from, as a new version: research, analysis, gaps (re-reads the policies and re-assesses) or drafts.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Finish an interrupted or failed run from its last checkpoint (same version).")] = False,
-    policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="A different policy folder for the re-run (read-only).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="A different output folder [default: the run's].")] = None,
-    profile: Annotated[Optional[Path], typer.Option("--profile", help="A firm profile (company.toml) for the re-run (with --from research, analysis or gaps).")] = None,
+    policies: Annotated[Path | None, typer.Option("--policies", "-p", help="A different policy folder for the re-run (read-only).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="A different output folder [default: the run's].")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", help="A firm profile (company.toml) for the re-run (with --from research, analysis or gaps).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the new version's report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
@@ -434,8 +440,8 @@ app.add_typer(profile_app, name="profile")
 
 @profile_app.command("show")
 def profile_show(
-    policies: Annotated[Optional[Path], typer.Option("--policies", "-p", help="Policy folder: its company.toml, and what its policies state.")] = None,
-    profile: Annotated[Optional[Path], typer.Option("--profile", help="A company.toml to use instead of the policy folder's.")] = None,
+    policies: Annotated[Path | None, typer.Option("--policies", "-p", help="Policy folder: its company.toml, and what its policies state.")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", help="A company.toml to use instead of the policy folder's.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
 ) -> None:
     """The profile a run would use, each field with its origin: file, inferred (with the quote) or default."""
@@ -461,7 +467,7 @@ def profile_show(
         typer.echo("Nothing is known about the firm, so every requirement applies. Write a profile with: agent profile init")
 
 
-def _folder_sentences(policies: Optional[Path]):  # noqa: ANN202
+def _folder_sentences(policies: Path | None):  # noqa: ANN202
     """Sentences of a policy folder (checked first, like a run's), and the reader's warnings."""
     if policies is None:
         return [], []
@@ -480,15 +486,15 @@ def _folder_sentences(policies: Optional[Path]):  # noqa: ANN202
 @profile_app.command("init")
 def profile_init(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the profile.")] = Path("company.toml"),
-    from_policies: Annotated[Optional[Path], typer.Option("--from-policies", help="Pre-fill from what this policy folder states (it is only read).")] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="Legal name.")] = None,
-    jurisdiction: Annotated[Optional[list[str]], typer.Option("--jurisdiction", help="Jurisdiction (ISO code or name); repeat for several.")] = None,
-    regime: Annotated[Optional[str], typer.Option("--regime", help='"AIFC" (AIFC participant) or "national" (Kazakhstan outside the AIFC).')] = None,
-    licence: Annotated[Optional[list[str]], typer.Option("--licence", help="A licence or authorisation held; repeat for several.")] = None,
-    activity: Annotated[Optional[list[str]], typer.Option("--activity", help="An activity carried on (stablecoin_issuer, trading_venue, broker_dealer, custodian, money_services, advisory, staking_lending, mining); repeat for several.")] = None,
-    client: Annotated[Optional[list[str]], typer.Option("--client", help="A client type served (retail, professional); repeat for several.")] = None,
-    third_party_custodians: Annotated[Optional[bool], typer.Option("--third-party-custodians/--no-third-party-custodians", help="Whether client assets are placed with third-party custodians.")] = None,
-    role: Annotated[Optional[list[str]], typer.Option("--role", help="KEY=TITLE, e.g. mlro='Head of Financial Crime'; repeat for several.")] = None,
+    from_policies: Annotated[Path | None, typer.Option("--from-policies", help="Pre-fill from what this policy folder states (it is only read).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Legal name.")] = None,
+    jurisdiction: Annotated[list[str] | None, typer.Option("--jurisdiction", help="Jurisdiction (ISO code or name); repeat for several.")] = None,
+    regime: Annotated[str | None, typer.Option("--regime", help='"AIFC" (AIFC participant) or "national" (Kazakhstan outside the AIFC).')] = None,
+    licence: Annotated[list[str] | None, typer.Option("--licence", help="A licence or authorisation held; repeat for several.")] = None,
+    activity: Annotated[list[str] | None, typer.Option("--activity", help="An activity carried on (stablecoin_issuer, trading_venue, broker_dealer, custodian, money_services, advisory, staking_lending, mining); repeat for several.")] = None,
+    client: Annotated[list[str] | None, typer.Option("--client", help="A client type served (retail, professional); repeat for several.")] = None,
+    third_party_custodians: Annotated[bool | None, typer.Option("--third-party-custodians/--no-third-party-custodians", help="Whether client assets are placed with third-party custodians.")] = None,
+    role: Annotated[list[str] | None, typer.Option("--role", help="KEY=TITLE, e.g. mlro='Head of Financial Crime'; repeat for several.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt, even on a terminal.")] = False,
 ) -> None:
@@ -527,7 +533,7 @@ def profile_init(
     typer.echo(f"Wrote {out}. Check it, then put it in the root of your policy folder or pass it with --profile.")
 
 
-def _roles_flag(values: Optional[list[str]]) -> Optional[dict[str, str]]:
+def _roles_flag(values: list[str] | None) -> dict[str, str] | None:
     if not values:
         return None
     out = {}

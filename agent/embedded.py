@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable, Mapping, Sequence
 
 from agent.knowledge import load, pack_for

@@ -6,7 +6,15 @@ from collections.abc import Mapping, Sequence
 
 from agent.conflicts import describe, where
 from agent.domains import PROFILES
-from agent.models import DOMAINS, Assessment, Conflict, Gap, Priority, Requirement, Status
+from agent.models import (
+    DOMAINS,
+    Assessment,
+    Conflict,
+    Gap,
+    Priority,
+    Requirement,
+    Status,
+)
 
 _RANK: dict[Priority, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
@@ -62,10 +70,10 @@ def _gap(
     files = sorted(
         {e.file for r in all_reqs if r.domain == domain for e in by_req[r.id].evidence} | {c.file for c in conflicts}
     )
-    missing = [f"{r.title}: {m}" for r, a in zip(open_reqs, open_as) for m in a.missing]
+    missing = [f"{r.title}: {m}" for r, a in zip(open_reqs, open_as, strict=True) for m in a.missing]
     partly = [
         f"{r.title} ({', '.join(sorted({e.file for e in a.evidence}))})"
-        for r, a in zip(open_reqs, open_as)
+        for r, a in zip(open_reqs, open_as, strict=True)
         if a.status == "partial"
     ]
     if dstatus == "insufficient_evidence":

@@ -34,7 +34,7 @@ class Usage:
     retries: int = 0
     reasks: int = 0
 
-    def add(self, other: "Usage") -> None:
+    def add(self, other: Usage) -> None:
         self.tokens_in += other.tokens_in
         self.tokens_out += other.tokens_out
         self.calls += other.calls

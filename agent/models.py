@@ -94,7 +94,7 @@ class Source(Frozen):
     origin: Literal["pack", "baseline", "web"] = "pack"
 
     @model_validator(mode="after")
-    def _locatable(self) -> "Source":
+    def _locatable(self) -> Source:
         if not (self.url or self.legal_id):
             raise ValueError(f"source {self.id!r} needs a url or a legal identifier")
         return self

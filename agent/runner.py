@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.models import RunReport, Scope
@@ -11,7 +11,7 @@ from agent.progress import Progress
 
 
 def new_run_id() -> str:
-    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def engine_line(ctx) -> str:  # noqa: ANN001
@@ -40,7 +40,7 @@ def run_pipeline(
 
     run_id = run_id or new_run_id()
     ctx = context or make_context(load_settings())
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     with RunStore(db_path) as store:
         previous = store.previous(scope, started, exclude=run_id)
         store.start(run_id, 1, scope, started, str(out_dir), str(policies) if policies else None)
@@ -116,7 +116,7 @@ def rerun_pipeline(
     version = latest + 1
     ctx = context or make_context(load_settings())
     ctx.version = version
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     values = snapshot.values
     scope = values["scope"]
     new_policies = str(policies) if policies else values.get("policies_dir")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -65,7 +65,7 @@ def scope_key(scope: Scope) -> str:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _this_process() -> tuple[str, int, float]:
@@ -117,7 +117,7 @@ class RunStore:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "RunStore":
+    def __enter__(self) -> RunStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -158,7 +158,7 @@ class RunStore:
 
     def _select(self, where_order: str, args: tuple) -> list[RunRow]:
         cur = self.db.execute(f"SELECT {', '.join(RunRow.model_fields)} FROM agent_runs {where_order}", args)
-        return [RunRow(**dict(zip(RunRow.model_fields, r))) for r in cur]
+        return [RunRow(**dict(zip(RunRow.model_fields, r, strict=True))) for r in cur]
 
     def rows(self, limit: int = 50) -> list[RunRow]:
         return self._select("ORDER BY started_at DESC, run_id DESC, version DESC LIMIT ?", (limit,))

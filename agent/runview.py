@@ -42,7 +42,7 @@ def history(db_path: Path, run_id: str) -> list[HistoryRow]:
         saver.conn.close()
     chain.reverse()
     rows: list[HistoryRow] = []
-    for prev, snap in zip([None, *chain], chain):
+    for prev, snap in zip([None, *chain], chain, strict=False):
         ran = prev.next if prev is not None else ()
         if not ran:
             continue  # the input checkpoint

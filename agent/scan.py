@@ -335,7 +335,7 @@ def _assemble(
     scored: dict[str, list[tuple[int, str, int, int, int, str]]] = {key: [] for key in topics}
     for i in range(len(files)):
         result = results[i]
-        for (path, sha), found, clash in zip(result.documents, result.findings, result.conflicts):
+        for (path, sha), found, clash in zip(result.documents, result.findings, result.conflicts, strict=True):
             if path in seen:  # a sheet named like another file ("a.xlsx#S.md")
                 notes.append(Note(path, "another document has the same name; skipped"))
                 continue

@@ -33,7 +33,7 @@ class Score:
     predicted: int = 0
     correct: int = 0
 
-    def add(self, other: "Score") -> None:
+    def add(self, other: Score) -> None:
         self.stated += other.stated
         self.predicted += other.predicted
         self.correct += other.correct

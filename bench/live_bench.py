@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 def waves(arrivals: list[float], latency: float) -> int:
     times = sorted(arrivals)
-    return sum(1 for a, b in zip(times, times[1:]) if b - a >= 0.8 * latency) + (1 if times else 0)
+    return sum(1 for a, b in zip(times, times[1:], strict=False) if b - a >= 0.8 * latency) + (1 if times else 0)
 
 
 def replay(cassette: str, latency: float) -> tuple[float, Any, list[tuple[float, str]]]:

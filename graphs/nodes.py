@@ -9,17 +9,27 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from agent import applicability, cancel, conflicts, drafting, embedded, live, prompts
 from agent import assess as coverage
-from agent import applicability, cancel, conflicts, drafting, embedded, live, prompts, gaps as gapmod, report as reporting
+from agent import gaps as gapmod
 from agent import profile as profiles
+from agent import report as reporting
 from agent import scan as scanning
 from agent.knowledge import load
 from agent.knowledge.schema import PackRequirement
 from agent.llm import ModelError
-from agent.models import Assessment, Citation, DraftOutput, PolicyInput, Requirement, Source, StepRecord
+from agent.models import (
+    Assessment,
+    Citation,
+    DraftOutput,
+    PolicyInput,
+    Requirement,
+    Source,
+    StepRecord,
+)
 from agent.scan import FolderScan
 from graphs.context import RunContext, embedded_context
 from graphs.state import AssessTask, DraftTask, FetchTask, PipelineState, SearchTask
@@ -493,7 +503,7 @@ def write_node(state: PipelineState, ctx: RunContext) -> Update:
 def report_node(state: PipelineState, ctx: RunContext) -> Update:
     """Write the report; it records its own step so the report lists every step, itself included."""
     t0 = time.perf_counter()
-    finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    finished = datetime.now(UTC).isoformat(timespec="seconds")
     files = reporting.report_files(state["run_id"], state.get("version", 1), state.get("report_formats") or reporting.FORMATS)
     record = StepRecord(
         step="report", engine="embedded", status="completed",

@@ -175,7 +175,7 @@ class FakeServices:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "FakeServices":
+    def __enter__(self) -> FakeServices:
         self.thread.start()
         return self
 

@@ -49,11 +49,11 @@ class FakeChatModel:
         self.scripts = scripts
         self.seen: list[tuple[str, list[Any]]] = []
 
-    def with_structured_output(self, schema: type[BaseModel], **_: Any) -> "FakeChatModel._Bound":
+    def with_structured_output(self, schema: type[BaseModel], **_: Any) -> FakeChatModel._Bound:
         return FakeChatModel._Bound(self, schema)
 
     class _Bound:
-        def __init__(self, parent: "FakeChatModel", schema: type[BaseModel]) -> None:
+        def __init__(self, parent: FakeChatModel, schema: type[BaseModel]) -> None:
             self.parent, self.schema = parent, schema
 
         def invoke(self, messages: list[Any]) -> Any:

@@ -27,7 +27,7 @@ class HangingModel:
     def __init__(self) -> None:
         self.release = threading.Event()
 
-    def with_structured_output(self, schema: type[BaseModel], **_: object) -> "HangingModel":
+    def with_structured_output(self, schema: type[BaseModel], **_: object) -> HangingModel:
         return self
 
     def invoke(self, messages: list) -> dict:

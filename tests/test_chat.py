@@ -139,7 +139,7 @@ class ScriptedToolModel:
     def __init__(self, tool: str, args: dict[str, Any]) -> None:
         self.tool, self.args, self.seen = tool, args, []
 
-    def bind_tools(self, tools: list[Any]) -> "ScriptedToolModel":
+    def bind_tools(self, tools: list[Any]) -> ScriptedToolModel:
         self.names = [t.name for t in tools]
         return self
 

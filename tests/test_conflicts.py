@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from tests.conftest import EXAMPLES, FIXTURES
 from tools.policies import read_policies
 
 
-@lru_cache(maxsize=None)
+@cache
 def pack_requirements() -> dict[str, PackRequirement]:
     return {r.id: r for code in ("KZ", "INTL") for r in load(code).requirements}
 

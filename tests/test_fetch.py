@@ -17,7 +17,14 @@ import httpx
 import pytest
 
 from tools import fetch as fetch_mod
-from tools.fetch import USER_AGENT, FetchError, check_url, check_url_syntax, fetch, is_public_ip
+from tools.fetch import (
+    USER_AGENT,
+    FetchError,
+    check_url,
+    check_url_syntax,
+    fetch,
+    is_public_ip,
+)
 
 PUBLIC_IP = "93.184.215.14"
 

@@ -12,11 +12,12 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,14 @@ from agent.scope import parse_scope
 from agent.settings import Settings
 from graphs.context import make_context
 from tests.conftest import EXAMPLES
-from tests.fake_services import CENTRAL_BANK, NEWS, OFFICIAL, OFFICIAL_QUOTE, FakeServices, page_transport
+from tests.fake_services import (
+    CENTRAL_BANK,
+    NEWS,
+    OFFICIAL,
+    OFFICIAL_QUOTE,
+    FakeServices,
+    page_transport,
+)
 from tests.test_search import scrub_request as drop_api_key
 from tests.test_search import vcr_options as search_vcr_options
 from tools.fetch import fetch as fetch_page

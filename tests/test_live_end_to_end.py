@@ -7,7 +7,6 @@ import os
 import subprocess
 from pathlib import Path
 
-
 from tests.conftest import EXAMPLES
 from tests.fake_services import FakeServices
 

@@ -10,7 +10,17 @@ from typing import Any
 
 import pytest
 
-from agent.live import LiveAnalysis, LiveAssessment, LiveClaim, LiveDraft, LiveJudgement, LiveRequirement, LiveSection, ResearchPlan, PlannedQuery
+from agent.live import (
+    LiveAnalysis,
+    LiveAssessment,
+    LiveClaim,
+    LiveDraft,
+    LiveJudgement,
+    LiveRequirement,
+    LiveSection,
+    PlannedQuery,
+    ResearchPlan,
+)
 from agent.progress import Progress
 from agent.runner import run_pipeline
 from agent.scope import parse_scope

@@ -26,7 +26,7 @@ def test_every_item_has_a_resolvable_dated_source(code: str) -> None:
     items = [*pack.facts, *pack.requirements, *pack.statuses]
     assert items
     for item in items:
-        label = getattr(item, "id", None) or getattr(item, "topic")
+        label = getattr(item, "id", None) or item.topic
         assert item.citations, f"{label} has no source"
         for c in item.citations:
             s = sources[c.source_id]

@@ -15,7 +15,7 @@ KZ and INTL requirement:
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -89,7 +89,7 @@ NOT_EVIDENCE = [
 ]
 
 
-@lru_cache(maxsize=None)
+@cache
 def requirements() -> tuple[PackRequirement, ...]:
     return tuple(r for code in CODES for r in load(code).requirements)
 
@@ -98,18 +98,18 @@ def elements() -> list[tuple[str, CoverageElement]]:
     return [(r.id, el) for r in requirements() for el in r.elements]
 
 
-@lru_cache(maxsize=None)
+@cache
 def paraphrases() -> dict[str, dict[str, list[str]]]:
     return json.loads(PARAPHRASES_FILE.read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def distractor_docs() -> tuple[Doc, ...]:
     folder = read_policies(DISTRACTORS)
     return tuple(prepare(d.path, d.lines) for d in folder.documents)
 
 
-@lru_cache(maxsize=None)
+@cache
 def example_docs() -> tuple[Doc, ...]:
     folder = read_policies(EXAMPLES)
     return tuple(prepare(d.path, d.lines) for d in folder.documents)

@@ -129,8 +129,8 @@ def test_docx_headings_paragraphs_and_table_in_body_order(tmp_path: Path) -> Non
     document.add_paragraph("Client assets are segregated.")
     document.add_heading("Wallet controls", level=1)
     table = document.add_table(rows=2, cols=2)
-    for row, cells in zip(table.rows, [("Wallet", "Limit"), ("Hot", "5%")]):
-        for cell, value in zip(row.cells, cells):
+    for row, cells in zip(table.rows, [("Wallet", "Limit"), ("Hot", "5%")], strict=True):
+        for cell, value in zip(row.cells, cells, strict=True):
             cell.text = value
     document.add_paragraph("Cold wallets hold the rest.")
     document.save(tmp_path / "custody.docx")

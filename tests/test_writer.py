@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from tools import writer as writer_module
-from tools.writer import HISTORY_LIMIT, SafeWriter, UnsafePathError, check_output_folder, written_names
+from tools.writer import (
+    HISTORY_LIMIT,
+    SafeWriter,
+    UnsafePathError,
+    check_output_folder,
+    written_names,
+)
 
 MANIFEST = SafeWriter.MANIFEST
 LOCK = SafeWriter.LOCK

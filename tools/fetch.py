@@ -31,7 +31,8 @@ import ipaddress
 import re
 import socket
 import time
-from typing import Any, Callable, Literal, NamedTuple
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx

@@ -56,7 +56,7 @@ class SearchResult(Frozen):
     tier: Tier
 
 
-def _retry_after(response: "requests.Response | None") -> float | None:
+def _retry_after(response: requests.Response | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP-date); None if absent or unreadable."""
     value = response.headers.get("Retry-After", "").strip() if response is not None else ""
     if not value:
@@ -80,7 +80,7 @@ def _clean(detail: str, api_key: str) -> str:
     return _KEYLIKE.sub("[key]", detail)[:300]
 
 
-def _status_error(status: int | None, detail: str, response: "requests.Response | None") -> SearchError:
+def _status_error(status: int | None, detail: str, response: requests.Response | None) -> SearchError:
     """Map an HTTP error status (with Tavily's message) to a SearchError."""
     where = f"HTTP {status}" if status is not None else "HTTP error"
     message = f"Tavily search failed ({where}){': ' + detail if detail else ''}"
@@ -101,7 +101,7 @@ def _status_error(status: int | None, detail: str, response: "requests.Response 
     return SearchError("server", message, status=status)
 
 
-def _map_exception(exc: Exception, last: "requests.Response | None", api_key: str) -> SearchError | None:
+def _map_exception(exc: Exception, last: requests.Response | None, api_key: str) -> SearchError | None:
     """The SearchError for an exception from tavily-python, or None if it is not a search failure."""
     import requests
     from tavily import errors

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from agent.knowledge.schema import Pack
@@ -22,7 +22,7 @@ def available() -> tuple[str, ...]:
     return tuple(sorted(p.name[:-5].upper() for p in files.iterdir() if p.name.endswith(".json")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(code: str) -> Pack:
     """Load and validate one pack; raises PackError when it is malformed."""
     path = resources.files("agent.knowledge").joinpath("data", f"{code.lower()}.json")
@@ -87,6 +87,6 @@ class Index:
         return [Hit(*row[:4], score=-row[4]) for row in self._db.execute(sql, args)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def index_for(*codes: str) -> Index:
     return Index(tuple(load(c) for c in codes))

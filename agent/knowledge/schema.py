@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-import re
 import datetime as dt
+import re
 from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.models import ACTIVITIES, CLIENT_TYPES, Activity, ClientType, Domain, Frozen, Legislation, Priority, Tier, Topic
+from agent.models import (
+    ACTIVITIES,
+    CLIENT_TYPES,
+    Activity,
+    ClientType,
+    Domain,
+    Frozen,
+    Legislation,
+    Priority,
+    Tier,
+    Topic,
+)
 
 Section = Literal["status", "pillar", "analysis", "consideration", "uncertainty"]
 
@@ -27,7 +38,7 @@ class PackSource(Frozen):
     )
 
     @model_validator(mode="after")
-    def _locatable(self) -> "PackSource":
+    def _locatable(self) -> PackSource:
         if not (self.url or self.legal_id):
             raise ValueError(f"source {self.id!r} needs a url or a legal identifier")
         if self.url and not self.url.startswith("https://"):
@@ -92,7 +103,7 @@ class Quantity(Frozen):
     note: str | None = Field(default=None, description="Said after the figure when a conflict is reported")
 
     @model_validator(mode="after")
-    def _typed(self) -> "Quantity":
+    def _typed(self) -> Quantity:
         time_units, periods = get_args(TimeUnit), get_args(Period)
         kind, unit = self.kind, self.unit
         if kind == "location":
@@ -132,7 +143,7 @@ class CoverageElement(Frozen):
         return v
 
     @model_validator(mode="after")
-    def _quantity_groups(self) -> "CoverageElement":
+    def _quantity_groups(self) -> CoverageElement:
         q = self.quantity
         if q is not None and any(not 0 <= i < len(self.all_of) for i in (*q.subject, *q.near)):
             raise ValueError(f"{self.name}: quantity subject/near must index all_of groups")
@@ -211,7 +222,7 @@ class Pack(Frozen):
     requirements: tuple[PackRequirement, ...] = ()
 
     @model_validator(mode="after")
-    def _integrity(self) -> "Pack":
+    def _integrity(self) -> Pack:
         from agent.knowledge.lexicon import expand
 
         by_id = {s.id: s for s in self.sources}

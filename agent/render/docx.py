@@ -11,7 +11,7 @@ from agent.render.markdown import by_source
 
 # Fixed document dates and zip entry times: an unchanged draft renders to the same bytes, so a re-run
 # finds the file unchanged and a person's edit is told apart from a new version by its hash.
-EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 

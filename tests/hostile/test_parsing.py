@@ -28,7 +28,12 @@ from tests.conftest import ROOT
 from tests.pdfgen import pdf, text_stream
 from tools import policies
 from tools.archive import ArchiveError, ArchiveTooLarge, BoundedZip
-from tools.policies import MAX_FILE_BYTES, MAX_TEXT_CHARS, MAX_UNPACKED_BYTES, read_policies
+from tools.policies import (
+    MAX_FILE_BYTES,
+    MAX_TEXT_CHARS,
+    MAX_UNPACKED_BYTES,
+    read_policies,
+)
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 LAST = "Client digital assets are segregated from the Company's own assets."

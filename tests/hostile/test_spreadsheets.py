@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.test_parsing import LAST, MEMORY_LIMIT_MB, READ_AND_ASSESS, child, set_claimed_size
+from tests.hostile.test_parsing import (
+    LAST,
+    MEMORY_LIMIT_MB,
+    READ_AND_ASSESS,
+    child,
+    set_claimed_size,
+)
 from tools.policies import MAX_UNPACKED_BYTES, MAX_XLSX_CELLS, read_policies
 
 SHEET = "xl/worksheets/sheet1.xml"
