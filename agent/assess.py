@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,7 +19,7 @@ from agent.knowledge.lexicon import compile_pattern
 from agent.knowledge.schema import CoverageElement, PackRequirement
 from agent.models import DOMAINS, Assessment, Evidence, Status
 from agent.prefilter import NO_CANDIDATES as _NO_CANDIDATES
-from agent.prefilter import PatternSet, WordIndex, finditer
+from agent.prefilter import SCAN_RATIO, PatternSet, WordIndex, finditer
 
 _NEGATION = re.compile(
     r"\b(?:not|no|never|without|nor|neither|cannot|lacks?|lacking|absence of|none)\b|n't\b",
@@ -316,11 +316,6 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
     return Doc(path, text, tuple(sentences), tuple(s.start for s in sentences))
 
 
-def _sentence_at(doc: Doc, pos: int) -> int:
-    i = bisect_left(doc.starts, pos + 1) - 1
-    return i
-
-
 _NEGATION_WORDS = 4
 _WINDOW_START, _WINDOW_MAX = 128, 4096
 _SPACE = re.compile(r"\s")
@@ -368,11 +363,12 @@ def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[in
     if cached is not None:
         return cached  # computed by another thread while this one waited
     known = doc.hits
+    index = doc.word_index()
     found = []
     for pat in patterns:
         hits = known.get(pat)
         if hits is None:
-            hits = known[pat] = _pattern_hits(doc, compile_pattern(pat))
+            hits = known[pat] = _pattern_hits(doc, compile_pattern(pat), index)
         if hits:
             found.append(hits)
     if len(found) <= 1:
@@ -400,21 +396,63 @@ def _alive(doc: Doc, group: tuple[str, ...], i: int) -> bool:
 _NO_HITS: dict[int, list[int]] = {}  # shared by every pattern and group without hits; never modified
 
 
-def _pattern_hits(doc: Doc, rx: re.Pattern[str]) -> dict[int, list[int]]:
+def _pattern_hits(doc: Doc, rx: re.Pattern[str], index: WordIndex | None = None) -> dict[int, list[int]]:
     """Sentence index -> offsets within it of the pattern's matches that lie inside one sentence."""
-    index = doc.word_index()
+    if index is None:
+        index = doc.word_index()
     candidates = index.planned(rx)
     if candidates is _NO_CANDIDATES:
         return _NO_HITS  # no word of the document begins like a match
     hits: dict[int, list[int]] = {}
-    for start, end in finditer(rx, doc.text, index, candidates):
-        i = _sentence_at(doc, start)
+    starts, sentences = doc.starts, doc.sentences
+    if candidates is None or len(candidates) > index.size // SCAN_RATIO:
+        spans: Iterable[tuple[int, int]] = finditer(rx, doc.text, index, candidates)
+    else:
+        # the pattern tried only where a word of the text begins like it (agent.prefilter.finditer, inlined)
+        spans = []
+        text, match, end = doc.text, rx.match, 0
+        for c in candidates:
+            if c < end:
+                continue  # inside the previous match: finditer does not look there either
+            m = match(text, c)
+            if m is not None:
+                span = m.span()
+                spans.append(span)
+                end = span[1]  # never empty: a match begins with a word character
+    for start, end in spans:
+        i = bisect_right(starts, start) - 1
         if i < 0:
             continue
-        s = doc.sentences[i]
+        s = sentences[i]
         if end <= s.end:
-            hits.setdefault(i, []).append(start - s.start)
+            offs = hits.get(i)
+            if offs is None:
+                hits[i] = [start - s.start]
+            else:
+                offs.append(start - s.start)
     return hits or _NO_HITS
+
+
+def _may_hit(doc: Doc, groups: tuple[tuple[str, ...], ...]) -> bool:
+    """False when one of the groups cannot hit anywhere in the document (so ``_group_hits`` would be empty).
+
+    Decided from the words of the document alone (agent.prefilter: a pattern can only match at a word
+    that begins like it), without trying any pattern, once the scan has primed the word index.
+    """
+    index = doc.word_index()
+    plan = index.plan
+    if plan is None:
+        return True
+    for group in groups:
+        ids = plan.groups.get(group, _UNSEEN)
+        if ids is _UNSEEN:
+            ids = plan.group(group, (compile_pattern(p) for p in group))
+        if not index.may_hit(ids):  # type: ignore[arg-type]
+            return False
+    return True
+
+
+_UNSEEN = object()
 
 
 def find_element(doc: Doc, element: CoverageElement) -> Sentence | None:
@@ -431,6 +469,8 @@ def find_elements(doc: Doc, element: CoverageElement) -> list[Sentence]:
     headings, the lead-in of its list, its table's header row). A
     heading is never evidence itself. Exclusions apply to the sentence and to any context used.
     """
+    if not _may_hit(doc, element.all_of):
+        return []  # a group no word of the document can start: it hits nowhere (exact, see _may_hit)
     raw: list[dict[int, list[int]]] = []
     for group in element.all_of:
         hits = _group_hits(doc, group)

@@ -35,20 +35,20 @@ _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 _FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _MAX_CLASS = 64
 # Trying the pattern at one candidate costs about as much as scanning this many characters.
-_SCAN_RATIO = 16
+SCAN_RATIO = 16
 
 
 class WordIndex:
     """Start offsets of the words (maximal ``\\w+`` runs) of a text, by lower-cased word."""
 
-    __slots__ = ("words", "usable", "size", "_buckets", "_plan", "_found")
+    __slots__ = ("words", "usable", "size", "_buckets", "plan", "_found")
 
     def __init__(self, text: str) -> None:
         self.usable = _p is not None and not _FOLDS_TO_ASCII.search(text)
         self.size = len(text)
         self.words: dict[str, list[int]] = {}
         self._buckets: dict[str, list[str]] | None = None
-        self._plan: PatternSet | None = None
+        self.plan: PatternSet | None = None
         self._found: dict[int, list[list[int]]] = {}  # id of a planned pattern -> offsets of the words it can start at
         if not self.usable:
             return
@@ -83,7 +83,7 @@ class WordIndex:
         Afterwards ``planned`` gives a pattern's candidates without looking its prefixes up one by one,
         and says at once when no word of the text begins like the pattern.
         """
-        if not self.usable or self._plan is plan:
+        if not self.usable or self.plan is plan:
             return
         found: dict[int, list[list[int]]] = {}
         memo = plan.by_word
@@ -97,11 +97,20 @@ class WordIndex:
                     found[key] = [at]
                 else:
                     lists.append(at)
-        self._plan, self._found = plan, found
+        self.plan, self._found = plan, found
+
+    def may_hit(self, ids: tuple[int, ...] | None) -> bool:
+        """Can one of these patterns of the primed plan (``PatternSet.group``) match the text at all?
+
+        False only when no word of the text begins like any of them: then none can match.
+        """
+        if ids is None or self.plan is None:
+            return True
+        return not self._found.keys().isdisjoint(ids)
 
     def planned(self, rx: re.Pattern[str]) -> list[int] | None:
         """Candidate offsets of a pattern of the primed plan (sorted, possibly empty); None if it is not planned."""
-        plan = self._plan
+        plan = self.plan
         if plan is None:
             return None
         lists = self._found.get(id(rx))
@@ -127,7 +136,7 @@ class PatternSet:
     Patterns without an exact shortcut are left out and scanned as before.
     """
 
-    __slots__ = ("starts", "by_start", "lengths", "by_word")
+    __slots__ = ("starts", "by_start", "lengths", "by_word", "groups")
 
     # Words remembered with the patterns they can start (documents share most of their vocabulary).
     MAX_WORDS = 200_000
@@ -147,6 +156,20 @@ class PatternSet:
         # the lengths of the starts, shortest first: a word is looked up by its prefixes of these lengths
         self.lengths = tuple(sorted({len(start) for start in self.by_start}))
         self.by_word: dict[str, tuple[int, ...]] = {}
+        # a group of patterns (by the caller's key) -> the ids of its patterns; None when one is not planned
+        self.groups: dict[object, tuple[int, ...] | None] = {}
+
+    def group(self, key: object, patterns: Iterable[re.Pattern[str]]) -> tuple[int, ...] | None:
+        """Ids of a group's patterns, remembered under ``key``; None when one of them has no shortcut."""
+        try:
+            return self.groups[key]
+        except KeyError:
+            pass
+        ids: tuple[int, ...] | None = tuple(id(rx) for rx in patterns)
+        if ids is not None and any(self.starts.get(k) is None for k in ids):
+            ids = None
+        self.groups[key] = ids
+        return ids
 
     def patterns_starting(self, word: str) -> tuple[int, ...]:
         """The planned patterns (ids) one of whose starts begins ``word`` (lower-case), each once."""
@@ -182,7 +205,7 @@ def finditer(
         candidates = index.candidates(starts)
     if not candidates:
         return ()
-    if len(candidates) > index.size // _SCAN_RATIO:
+    if len(candidates) > index.size // SCAN_RATIO:
         return _scan(rx, text)  # so many candidates that one pass over the text is cheaper
     return _tried(rx, text, candidates)
 
