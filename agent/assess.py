@@ -433,28 +433,6 @@ def _pattern_hits(doc: Doc, rx: re.Pattern[str], index: WordIndex | None = None)
     return hits or _NO_HITS
 
 
-def _may_hit(doc: Doc, groups: tuple[tuple[str, ...], ...]) -> bool:
-    """False when one of the groups cannot hit anywhere in the document (so ``_group_hits`` would be empty).
-
-    Decided from the words of the document alone (agent.prefilter: a pattern can only match at a word
-    that begins like it), without trying any pattern, once the scan has primed the word index.
-    """
-    index = doc.word_index()
-    plan = index.plan
-    if plan is None:
-        return True
-    for group in groups:
-        ids = plan.groups.get(group, _UNSEEN)
-        if ids is _UNSEEN:
-            ids = plan.group(group, (compile_pattern(p) for p in group))
-        if not index.may_hit(ids):  # type: ignore[arg-type]
-            return False
-    return True
-
-
-_UNSEEN = object()
-
-
 def find_element(doc: Doc, element: CoverageElement) -> Sentence | None:
     """First sentence of the document that evidences the element, if any."""
     found = find_elements(doc, element)
@@ -469,8 +447,6 @@ def find_elements(doc: Doc, element: CoverageElement) -> list[Sentence]:
     headings, the lead-in of its list, its table's header row). A
     heading is never evidence itself. Exclusions apply to the sentence and to any context used.
     """
-    if not _may_hit(doc, element.all_of):
-        return []  # a group no word of the document can start: it hits nowhere (exact, see _may_hit)
     raw: list[dict[int, list[int]]] = []
     for group in element.all_of:
         hits = _group_hits(doc, group)
@@ -521,9 +497,19 @@ def scan_document(doc: Doc, reqs: Iterable[PackRequirement]) -> Findings:
     reviewer sees one quote per element rather than the same sentence repeated.
     """
     reqs = tuple(reqs)
+    plan = _scan_plan(reqs)
+    index = doc.word_index()
     # one look-up of the document's words for every pattern of every element (agent.prefilter.PatternSet)
-    doc.word_index().prime(pattern_set(reqs))
-    return {r.id: _distinct(find_elements(doc, el) for el in r.elements) for r in reqs}
+    index.prime(plan.patterns)
+    can = index.may_hit
+    # An element needs every one of its groups to hit somewhere in the document (find_elements returns []
+    # as soon as one group has no hits). A group none of whose patterns any word of the document begins
+    # like has no hits: such elements are not looked at. Exact; tests/test_matching_equivalence.py checks
+    # the findings against find_elements run on every element.
+    return {
+        rid: _distinct(find_elements(doc, el) if all(can(ids) for ids in groups) else [] for el, groups in elements)
+        for rid, elements in plan.rows
+    }
 
 
 def _distinct(candidates: Iterable[list[Sentence]]) -> Row:
@@ -550,6 +536,32 @@ def pattern_set(reqs: Sequence[PackRequirement]) -> PatternSet:
 
 
 _LAST_SET: tuple[Sequence[PackRequirement], PatternSet] | None = None
+
+
+@dataclass(frozen=True)
+class _ScanPlan:
+    patterns: PatternSet
+    # per requirement, its id and its elements, each with the pattern ids of every group it needs
+    # (PatternSet.group: None when a group has a pattern without a shortcut)
+    rows: tuple[tuple[str, tuple[tuple[CoverageElement, tuple[tuple[int, ...] | None, ...]], ...]], ...]
+
+
+def _scan_plan(reqs: tuple[PackRequirement, ...]) -> _ScanPlan:
+    global _LAST_PLAN
+    last = _LAST_PLAN  # one read: another thread may replace it, never change it
+    if last is not None and last[0] is reqs:
+        return last[1]
+    patterns = pattern_set(reqs)
+    rows = tuple(
+        (r.id, tuple((el, tuple(patterns.group(g, (compile_pattern(p) for p in g)) for g in el.all_of)) for el in r.elements))
+        for r in reqs
+    )
+    plan = _ScanPlan(patterns, rows)
+    _LAST_PLAN = (reqs, plan)
+    return plan
+
+
+_LAST_PLAN: tuple[tuple[PackRequirement, ...], _ScanPlan] | None = None
 
 
 @functools.lru_cache(maxsize=32)
