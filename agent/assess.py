@@ -14,11 +14,11 @@ import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from agent.knowledge.lexicon import compile_pattern
 from agent.knowledge.schema import CoverageElement, PackRequirement
 from agent.models import DOMAINS, Assessment, Evidence, Status
-from agent.prefilter import NO_CANDIDATES as _NO_CANDIDATES
 from agent.prefilter import SCAN_RATIO, PatternSet, WordIndex, finditer
 
 _NEGATION = re.compile(
@@ -365,10 +365,16 @@ def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[in
     known = doc.hits
     index = doc.word_index()
     found = []
+    words = index.found if index.plan is not None else None
     for pat in patterns:
         hits = known.get(pat)
         if hits is None:
-            hits = known[pat] = _pattern_hits(doc, compile_pattern(pat), index)
+            rx = compile_pattern(pat)
+            if words is not None and id(rx) not in words and index.plan.starts.get(id(rx)) is rx:  # type: ignore[union-attr]
+                hits = _NO_HITS  # planned, and no word of the document begins like a match
+            else:
+                hits = _pattern_hits(doc, rx, index)
+            known[pat] = hits
         if hits:
             found.append(hits)
     if len(found) <= 1:
@@ -400,25 +406,31 @@ def _pattern_hits(doc: Doc, rx: re.Pattern[str], index: WordIndex | None = None)
     """Sentence index -> offsets within it of the pattern's matches that lie inside one sentence."""
     if index is None:
         index = doc.word_index()
-    candidates = index.planned(rx)
-    if candidates is _NO_CANDIDATES:
-        return _NO_HITS  # no word of the document begins like a match
+    plan = index.plan
+    words = index.found.get(id(rx)) if plan is not None else None
+    if words is None:
+        if plan is not None and plan.starts.get(id(rx)) is rx:
+            return _NO_HITS  # no word of the document begins like a match
+        spans: Iterable[tuple[int, int]] = finditer(rx, doc.text, index)  # not planned: the general path
+    elif sum(map(len, words)) > index.size // SCAN_RATIO:
+        spans = finditer(rx, doc.text, index, sorted(chain.from_iterable(words)))
+    else:
+        # The pattern tried only where a word of the text begins like it (agent.prefilter). A match at a
+        # word does not depend on the matches before it, so the words are tried in any order and what
+        # finditer reports is kept afterwards: in order, none starting inside the one before.
+        text, match = doc.text, rx.match
+        found = [m.span() for at in words for c in at if (m := match(text, c)) is not None]
+        if len(found) > 1:
+            found.sort()
+            spans, end = [], 0
+            for span in found:
+                if span[0] >= end:
+                    spans.append(span)
+                    end = span[1]  # never empty: a match begins with a word character
+        else:
+            spans = found
     hits: dict[int, list[int]] = {}
     starts, sentences = doc.starts, doc.sentences
-    if candidates is None or len(candidates) > index.size // SCAN_RATIO:
-        spans: Iterable[tuple[int, int]] = finditer(rx, doc.text, index, candidates)
-    else:
-        # the pattern tried only where a word of the text begins like it (agent.prefilter.finditer, inlined)
-        spans = []
-        text, match, end = doc.text, rx.match, 0
-        for c in candidates:
-            if c < end:
-                continue  # inside the previous match: finditer does not look there either
-            m = match(text, c)
-            if m is not None:
-                span = m.span()
-                spans.append(span)
-                end = span[1]  # never empty: a match begins with a word character
     for start, end in spans:
         i = bisect_right(starts, start) - 1
         if i < 0:
@@ -501,13 +513,13 @@ def scan_document(doc: Doc, reqs: Iterable[PackRequirement]) -> Findings:
     index = doc.word_index()
     # one look-up of the document's words for every pattern of every element (agent.prefilter.PatternSet)
     index.prime(plan.patterns)
-    can = index.may_hit
     # An element needs every one of its groups to hit somewhere in the document (find_elements returns []
     # as soon as one group has no hits). A group none of whose patterns any word of the document begins
     # like has no hits: such elements are not looked at. Exact; tests/test_matching_equivalence.py checks
-    # the findings against find_elements run on every element.
+    # the findings against find_elements run on every element. (Not primed: present is -1, all bits.)
+    present = index.present.__and__
     return {
-        rid: _distinct(find_elements(doc, el) if all(can(ids) for ids in groups) else [] for el, groups in elements)
+        rid: _distinct(find_elements(doc, el) if all(map(present, masks)) else [] for el, masks in elements)
         for rid, elements in plan.rows
     }
 
@@ -541,9 +553,8 @@ _LAST_SET: tuple[Sequence[PackRequirement], PatternSet] | None = None
 @dataclass(frozen=True)
 class _ScanPlan:
     patterns: PatternSet
-    # per requirement, its id and its elements, each with the pattern ids of every group it needs
-    # (PatternSet.group: None when a group has a pattern without a shortcut)
-    rows: tuple[tuple[str, tuple[tuple[CoverageElement, tuple[tuple[int, ...] | None, ...]], ...]], ...]
+    # per requirement, its id and its elements, each with the mask (PatternSet.mask) of every group it needs
+    rows: tuple[tuple[str, tuple[tuple[CoverageElement, tuple[int, ...]], ...]], ...]
 
 
 def _scan_plan(reqs: tuple[PackRequirement, ...]) -> _ScanPlan:
@@ -553,7 +564,7 @@ def _scan_plan(reqs: tuple[PackRequirement, ...]) -> _ScanPlan:
         return last[1]
     patterns = pattern_set(reqs)
     rows = tuple(
-        (r.id, tuple((el, tuple(patterns.group(g, (compile_pattern(p) for p in g)) for g in el.all_of)) for el in r.elements))
+        (r.id, tuple((el, tuple(patterns.mask(compile_pattern(p) for p in g) for g in el.all_of)) for el in r.elements))
         for r in reqs
     )
     plan = _ScanPlan(patterns, rows)

@@ -41,7 +41,7 @@ SCAN_RATIO = 16
 class WordIndex:
     """Start offsets of the words (maximal ``\\w+`` runs) of a text, by lower-cased word."""
 
-    __slots__ = ("words", "usable", "size", "_buckets", "plan", "_found")
+    __slots__ = ("words", "usable", "size", "_buckets", "plan", "found", "present")
 
     def __init__(self, text: str) -> None:
         self.usable = _p is not None and not _FOLDS_TO_ASCII.search(text)
@@ -49,7 +49,9 @@ class WordIndex:
         self.words: dict[str, list[int]] = {}
         self._buckets: dict[str, list[str]] | None = None
         self.plan: PatternSet | None = None
-        self._found: dict[int, list[list[int]]] = {}  # id of a planned pattern -> offsets of the words it can start at
+        self.found: dict[int, list[list[int]]] = {}  # id of a planned pattern -> offsets of the words it can start at
+        # once primed, the bits (PatternSet.bits) of the patterns some word can start, and PatternSet.ALWAYS
+        self.present = -1
         if not self.usable:
             return
         words = self.words
@@ -86,34 +88,37 @@ class WordIndex:
         if not self.usable or self.plan is plan:
             return
         found: dict[int, list[list[int]]] = {}
+        present = PatternSet.ALWAYS
         memo = plan.by_word
         for word, at in self.words.items():
-            patterns = memo.get(word)
-            if patterns is None:
-                patterns = plan.patterns_starting(word)
+            entry = memo.get(word)
+            if entry is None:
+                entry = plan.patterns_starting(word)
+            patterns, bits = entry
+            if not bits:
+                continue
+            present |= bits
             for key in patterns:
                 lists = found.get(key)
                 if lists is None:
                     found[key] = [at]
                 else:
                     lists.append(at)
-        self.plan, self._found = plan, found
+        self.plan, self.found, self.present = plan, found, present
 
-    def may_hit(self, ids: tuple[int, ...] | None) -> bool:
-        """Can one of these patterns of the primed plan (``PatternSet.group``) match the text at all?
+    def may_hit(self, mask: int) -> bool:
+        """Can one of the patterns of a group (``PatternSet.mask``) match the text at all?
 
-        False only when no word of the text begins like any of them: then none can match.
+        False only when the index is primed and no word of the text begins like any of them: then none can match.
         """
-        if ids is None or self.plan is None:
-            return True
-        return not self._found.keys().isdisjoint(ids)
+        return bool(self.present & mask)
 
     def planned(self, rx: re.Pattern[str]) -> list[int] | None:
         """Candidate offsets of a pattern of the primed plan (sorted, possibly empty); None if it is not planned."""
         plan = self.plan
         if plan is None:
             return None
-        lists = self._found.get(id(rx))
+        lists = self.found.get(id(rx))
         if lists is None:
             return NO_CANDIDATES if plan.starts.get(id(rx)) is rx else None
         # each word's offsets are in one list only (a word is listed once per pattern)
@@ -136,43 +141,45 @@ class PatternSet:
     Patterns without an exact shortcut are left out and scanned as before.
     """
 
-    __slots__ = ("starts", "by_start", "lengths", "by_word", "groups")
+    __slots__ = ("starts", "by_start", "lengths", "by_word", "bits")
 
     # Words remembered with the patterns they can start (documents share most of their vocabulary).
     MAX_WORDS = 200_000
+    # Set in every group mask that cannot be decided from the words (a pattern without a shortcut) and in
+    # every primed index's ``present``: such a group always "may hit".
+    ALWAYS = 1
 
     def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
         # Patterns are known by id(): hashing a compiled pattern hashes its whole program. The set holds
         # them, so an id is never reused while it lives.
         self.starts: dict[int, re.Pattern[str]] = {}
         self.by_start: dict[str, list[int]] = {}
+        self.bits: dict[int, int] = {}  # id -> the pattern's own bit (an int used as a set of patterns)
         for rx in patterns:
             found = word_starts(rx.pattern, rx.flags)
             if found is None or id(rx) in self.starts:
                 continue
             self.starts[id(rx)] = rx
+            self.bits[id(rx)] = 1 << len(self.bits) + 1  # bit 0 is ALWAYS
             for start in found:
                 self.by_start.setdefault(start, []).append(id(rx))
         # the lengths of the starts, shortest first: a word is looked up by its prefixes of these lengths
         self.lengths = tuple(sorted({len(start) for start in self.by_start}))
-        self.by_word: dict[str, tuple[int, ...]] = {}
-        # a group of patterns (by the caller's key) -> the ids of its patterns; None when one is not planned
-        self.groups: dict[object, tuple[int, ...] | None] = {}
+        # word -> (ids of the patterns it can start, their bits)
+        self.by_word: dict[str, tuple[tuple[int, ...], int]] = {}
 
-    def group(self, key: object, patterns: Iterable[re.Pattern[str]]) -> tuple[int, ...] | None:
-        """Ids of a group's patterns, remembered under ``key``; None when one of them has no shortcut."""
-        try:
-            return self.groups[key]
-        except KeyError:
-            pass
-        ids: tuple[int, ...] | None = tuple(id(rx) for rx in patterns)
-        if ids is not None and any(self.starts.get(k) is None for k in ids):
-            ids = None
-        self.groups[key] = ids
-        return ids
+    def mask(self, patterns: Iterable[re.Pattern[str]]) -> int:
+        """The bits of a group of patterns, for ``WordIndex.may_hit``; ALWAYS when one has no shortcut (or none is given)."""
+        mask = 0
+        for rx in patterns:
+            bit = self.bits.get(id(rx))
+            if bit is None or self.starts[id(rx)] is not rx:
+                return self.ALWAYS
+            mask |= bit
+        return mask or self.ALWAYS
 
-    def patterns_starting(self, word: str) -> tuple[int, ...]:
-        """The planned patterns (ids) one of whose starts begins ``word`` (lower-case), each once."""
+    def patterns_starting(self, word: str) -> tuple[tuple[int, ...], int]:
+        """The planned patterns (ids) one of whose starts begins ``word`` (lower-case), each once, and their bits."""
         size, by_start = len(word), self.by_start
         found: dict[int, None] = {}
         for n in self.lengths:
@@ -181,10 +188,13 @@ class PatternSet:
             for key in by_start.get(word[:n], ()):
                 found[key] = None
         patterns = tuple(found)
+        bits = 0
+        for key in patterns:
+            bits |= self.bits[key]
         if len(self.by_word) >= self.MAX_WORDS:
             self.by_word.clear()
-        self.by_word[word] = patterns
-        return patterns
+        self.by_word[word] = entry = (patterns, bits)
+        return entry
 
 
 def finditer(
