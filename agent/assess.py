@@ -365,12 +365,12 @@ def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[in
     known = doc.hits
     index = doc.word_index()
     found = []
-    words = index.found if index.plan is not None else None
+    primed = index.primed
     for pat in patterns:
         hits = known.get(pat)
         if hits is None:
             rx = compile_pattern(pat)
-            if words is not None and id(rx) not in words and index.plan.starts.get(id(rx)) is rx:  # type: ignore[union-attr]
+            if primed is not None and id(rx) not in primed[1] and primed[0].starts.get(id(rx)) is rx:
                 hits = _NO_HITS  # planned, and no word of the document begins like a match
             else:
                 hits = _pattern_hits(doc, rx, index)
@@ -406,10 +406,10 @@ def _pattern_hits(doc: Doc, rx: re.Pattern[str], index: WordIndex | None = None)
     """Sentence index -> offsets within it of the pattern's matches that lie inside one sentence."""
     if index is None:
         index = doc.word_index()
-    plan = index.plan
-    words = index.found.get(id(rx)) if plan is not None else None
+    primed = index.primed
+    words = primed[1].get(id(rx)) if primed is not None else None
     if words is None:
-        if plan is not None and plan.starts.get(id(rx)) is rx:
+        if primed is not None and primed[0].starts.get(id(rx)) is rx:
             return _NO_HITS  # no word of the document begins like a match
         spans: Iterable[tuple[int, int]] = finditer(rx, doc.text, index)  # not planned: the general path
     elif sum(map(len, words)) > index.size // SCAN_RATIO:
@@ -516,8 +516,8 @@ def scan_document(doc: Doc, reqs: Iterable[PackRequirement]) -> Findings:
     # An element needs every one of its groups to hit somewhere in the document (find_elements returns []
     # as soon as one group has no hits). A group none of whose patterns any word of the document begins
     # like has no hits: such elements are not looked at. Exact; tests/test_matching_equivalence.py checks
-    # the findings against find_elements run on every element. (Not primed: present is -1, all bits.)
-    present = index.present.__and__
+    # the findings against find_elements run on every element.
+    present = index.present(plan.patterns).__and__
     return {
         rid: _distinct(find_elements(doc, el) if all(map(present, masks)) else [] for el, masks in elements)
         for rid, elements in plan.rows

@@ -41,17 +41,17 @@ SCAN_RATIO = 16
 class WordIndex:
     """Start offsets of the words (maximal ``\\w+`` runs) of a text, by lower-cased word."""
 
-    __slots__ = ("words", "usable", "size", "_buckets", "plan", "found", "present")
+    __slots__ = ("words", "usable", "size", "_buckets", "primed")
 
     def __init__(self, text: str) -> None:
         self.usable = _p is not None and not _FOLDS_TO_ASCII.search(text)
         self.size = len(text)
         self.words: dict[str, list[int]] = {}
         self._buckets: dict[str, list[str]] | None = None
-        self.plan: PatternSet | None = None
-        self.found: dict[int, list[list[int]]] = {}  # id of a planned pattern -> offsets of the words it can start at
-        # once primed, the bits (PatternSet.bits) of the patterns some word can start, and PatternSet.ALWAYS
-        self.present = -1
+        # Once primed (read it once: it is replaced whole when the index is primed for another plan):
+        # the plan; id of a planned pattern -> offsets of the words it can start at, for the patterns some
+        # word can start; the bits (PatternSet.bits) of those patterns, and PatternSet.ALWAYS.
+        self.primed: tuple[PatternSet, dict[int, list[list[int]]], int] | None = None
         if not self.usable:
             return
         words = self.words
@@ -85,7 +85,7 @@ class WordIndex:
         Afterwards ``planned`` gives a pattern's candidates without looking its prefixes up one by one,
         and says at once when no word of the text begins like the pattern.
         """
-        if not self.usable or self.plan is plan:
+        if not self.usable or self.primed is not None and self.primed[0] is plan:
             return
         found: dict[int, list[list[int]]] = {}
         present = PatternSet.ALWAYS
@@ -104,21 +104,24 @@ class WordIndex:
                     found[key] = [at]
                 else:
                     lists.append(at)
-        self.plan, self.found, self.present = plan, found, present
+        self.primed = (plan, found, present)
 
-    def may_hit(self, mask: int) -> bool:
-        """Can one of the patterns of a group (``PatternSet.mask``) match the text at all?
+    def present(self, plan: PatternSet) -> int:
+        """The bits of the patterns of ``plan`` some word of the text can start, and ALWAYS.
 
-        False only when the index is primed and no word of the text begins like any of them: then none can match.
+        A group of patterns (``PatternSet.mask``) can only match the text when ``present & mask`` is not
+        zero. All bits (-1) when the index is not primed for ``plan``: then nothing is ruled out.
         """
-        return bool(self.present & mask)
+        primed = self.primed
+        return primed[2] if primed is not None and primed[0] is plan else -1
 
     def planned(self, rx: re.Pattern[str]) -> list[int] | None:
         """Candidate offsets of a pattern of the primed plan (sorted, possibly empty); None if it is not planned."""
-        plan = self.plan
-        if plan is None:
+        primed = self.primed
+        if primed is None:
             return None
-        lists = self.found.get(id(rx))
+        plan = primed[0]
+        lists = primed[1].get(id(rx))
         if lists is None:
             return NO_CANDIDATES if plan.starts.get(id(rx)) is rx else None
         # each word's offsets are in one list only (a word is listed once per pattern)
@@ -169,7 +172,7 @@ class PatternSet:
         self.by_word: dict[str, tuple[tuple[int, ...], int]] = {}
 
     def mask(self, patterns: Iterable[re.Pattern[str]]) -> int:
-        """The bits of a group of patterns, for ``WordIndex.may_hit``; ALWAYS when one has no shortcut (or none is given)."""
+        """The bits of a group of patterns (see ``WordIndex.present``); ALWAYS when one has no shortcut, or none is given."""
         mask = 0
         for rx in patterns:
             bit = self.bits.get(id(rx))
