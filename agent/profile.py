@@ -579,8 +579,11 @@ def infer(said: Sequence[Said]) -> Inference:
     subject = _subject_re(said, name)
     found: dict[str, list[tuple[bool | str, Said]]] = {}
     lows = [s.text.lower() for s in said]
+    by_trigger, _, triggers = _by_trigger()
     for s, low in zip(said, lows):
-        for rule in RULES:
+        # in rule order, the rules one of whose triggers the sentence holds (the others read nothing in it)
+        ready = {k for t in triggers if t in low for k in by_trigger.get(t, ())} | by_trigger.get("", set())
+        for rule in (RULES[k] for k in sorted(ready)):
             for value in _statements(rule, s, subject, low):
                 if value is not None:
                     found.setdefault(rule.fact, []).append((value, s))

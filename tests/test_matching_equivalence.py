@@ -275,3 +275,19 @@ def test_profile_filter_keeps_the_sentences_the_rules_read_on_real_documents(tmp
     kept = [t for t in sentences if relevant(t)]
     assert kept == [t for t in sentences if relevant_reference(t)]
     assert kept  # the corpus does say who some firms are
+
+
+def test_profile_inference_reading_only_triggered_rules_equals_reading_every_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent import profile as pr
+
+    docs = _real_documents(tmp_path)
+    said = [pr.Said(s.file, s.line_start, s.line_end, s.text) for doc in docs for s in doc.sentences]
+    folders = [said, [s for s in said if "exchange" in s.file or "Policy" in s.file], said[::7]]
+    fast = [pr.infer(x) for x in folders]
+    rules, roles, _triggers = pr._by_trigger()
+    # every rule read on every sentence, as before the trigger look-up
+    monkeypatch.setattr(pr, "_by_trigger", lambda: ({"": set(range(len(pr.RULES)))}, roles, ()))
+    assert fast == [pr.infer(x) for x in folders]
+    assert any(flag.value is not None for f in fast for flag in f.profile.activities.values())  # something is inferred
