@@ -8,6 +8,10 @@ through an index of the document's words built once, tries the pattern only ther
 ``finditer``'s semantics (leftmost, non-overlapping matches, each identical to the one ``finditer``
 would report).
 
+The same look-up tells which patterns can match a document at all (``WordIndex.present``): a pattern
+no word of the text begins like has no match, so the coverage scan skips an element one of whose
+pattern groups is in that case without trying any of its patterns.
+
 The shortcut is only taken when it is provably exact: the pattern's possible starts are read from
 its parse tree (anything unusual means "no shortcut"), and documents containing one of the four
 non-ASCII characters that match ASCII letters case-insensitively (İ ı ſ K) use the plain scan.
