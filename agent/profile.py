@@ -516,22 +516,7 @@ def relevant(text: str) -> bool:
     statements, incorporation, licences, role titles. ``infer`` on only these sentences gives the same
     profile as on all of them, so a large folder sends a handful of sentences, not its text.
     """
-    return _relevant(text, _STATED)
-
-
-def relevant_in(texts: Sequence[str], whole: str) -> list[bool]:
-    """``relevant`` of each of the sentences of a document, ``whole`` being a text that holds every one of them.
-
-    The same answers, cheaper: the statement patterns below have no assertion that looks past what they
-    match, so one that matches nowhere in the whole text matches in none of its sentences, and is not
-    tried on each (a company name is looked for only where a company suffix occurs).
-    """
-    stated = tuple(rx for rx, gate in zip(_STATED, _STATED_GATES) if gate.search(whole))
-    return [_relevant(text, stated) for text in texts]
-
-
-def _relevant(text: str, stated: Sequence[re.Pattern[str]]) -> bool:
-    if any(rx.search(text) for rx in stated):
+    if _NAME.search(text) or _DEFINED.search(text) or _INCORPORATED.search(text) or _LICENCE.search(text):
         return True
     low = text.lower()
     gate = _any_trigger()
@@ -547,12 +532,6 @@ def _relevant(text: str, stated: Sequence[re.Pattern[str]]) -> bool:
         if _ROLE_PATTERNS[role].search(text) or (role in _ACRONYMS and _titled(_ACRONYMS[role]).search(text)):
             return True
     return False
-
-
-# Sentences naming the firm, defining it, or stating its incorporation or licence: kept whatever else they say.
-_STATED = (_NAME, _DEFINED, _INCORPORATED, _LICENCE)
-# For each, a pattern every match of it contains a match of, with no assertion (a text without one has none).
-_STATED_GATES = (re.compile(_COMPANY_SUFFIX), _DEFINED, _INCORPORATED, _LICENCE)
 
 
 @functools.cache

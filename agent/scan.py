@@ -25,7 +25,7 @@ from typing import Any
 from agent import assess as coverage
 from agent.conflicts import ConflictFindings, scan_conflicts, with_headings
 from agent.knowledge.schema import PackRequirement
-from agent.profile import Said, relevant_in
+from agent.profile import Said, relevant
 from tools.policies import (
     ROW_KINDS,
     FileRead,
@@ -184,8 +184,7 @@ class _Job:
             documents.append((document.path, document.sha256))
             findings.append(_compact(coverage.scan_document(doc, self.reqs)))
             clashes.append(self._conflicts(doc, file, document.path))
-            kept = relevant_in([x.text for x in doc.sentences], doc.text)
-            said.extend(Said(x.file, x.line_start, x.line_end, x.text) for x, keep in zip(doc.sentences, kept) if keep)
+            said.extend(Said(x.file, x.line_start, x.line_end, x.text) for x in doc.sentences if relevant(x.text))
             if self.topics:
                 for key, found in _scored([doc], self.topics).items():
                     scored.setdefault(key, []).extend(found)

@@ -268,46 +268,13 @@ def relevant_reference(text: str) -> bool:
 
 
 def test_profile_filter_keeps_the_sentences_the_rules_read_on_real_documents(tmp_path: Path) -> None:
-    from agent.profile import relevant, relevant_in
+    from agent.profile import relevant
 
-    docs = _real_documents(tmp_path)
-    sentences = [s.text for doc in docs for s in doc.sentences]
+    sentences = [s.text for doc in _real_documents(tmp_path) for s in doc.sentences]
     sentences += [line for path in sorted((ROOT / "tests" / "fixtures").rglob("*.md")) for line in path.read_text("utf-8").splitlines()]
     kept = [t for t in sentences if relevant(t)]
     assert kept == [t for t in sentences if relevant_reference(t)]
     assert kept  # the corpus does say who some firms are
-    # a document's sentences at once (what a folder scan asks): the checks no sentence can pass ruled out first
-    for doc in docs:
-        assert all(doc.text[s.start : s.end] == s.text for s in doc.sentences)
-        texts = [s.text for s in doc.sentences]
-        assert relevant_in(texts, doc.text) == [relevant_reference(t) for t in texts], doc.path
-
-
-def _assertions(items: list) -> bool:
-    from re import _constants as c
-    from re import _parser as p
-
-    for op, av in items:
-        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            return True
-        for x in av if isinstance(av, (tuple, list)) else (av,):
-            if isinstance(x, p.SubPattern) and _assertions(list(x.data)):
-                return True
-            if isinstance(x, (tuple, list)) and any(isinstance(y, p.SubPattern) and _assertions(list(y.data)) for y in x):
-                return True
-    return False
-
-
-def test_profile_statement_gates_look_at_nothing_but_what_they_match() -> None:
-    # relevant_in rules a statement pattern out for a whole document when its gate matches nowhere in the
-    # text: exact only because a gate with no assertion that matches in a sentence matches in the text too
-    from re import _parser as p
-
-    from agent import profile as pr
-
-    assert _assertions(list(p.parse(r"a\bb").data)) and _assertions(list(p.parse(r"(?:x|(?<!y)z)+").data))
-    for gate in pr._STATED_GATES:
-        assert not _assertions(list(p.parse(gate.pattern, gate.flags).data)), gate.pattern
 
 
 def test_profile_inference_reading_only_triggered_rules_equals_reading_every_rule(
