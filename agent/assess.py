@@ -11,15 +11,15 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from agent.knowledge.lexicon import compile_pattern
 from agent.knowledge.schema import CoverageElement, PackRequirement
 from agent.models import DOMAINS, Assessment, Evidence, Status
-from agent.prefilter import NO_CANDIDATES as _NO_CANDIDATES
-from agent.prefilter import PatternSet, WordIndex, finditer
+from agent.prefilter import SCAN_RATIO, PatternSet, WordIndex, finditer
 
 _NEGATION = re.compile(
     r"\b(?:not|no|never|without|nor|neither|cannot|lacks?|lacking|absence of|none)\b|n't\b",
@@ -399,11 +399,6 @@ def _topic(sentences: Sequence[Sentence]) -> tuple[int, ...]:
     return tuple(found)
 
 
-def _sentence_at(doc: Doc, pos: int) -> int:
-    i = bisect_left(doc.starts, pos + 1) - 1
-    return i
-
-
 _NEGATION_WORDS = 4
 _WINDOW_START, _WINDOW_MAX = 128, 4096
 _SPACE = re.compile(r"\s")
@@ -451,11 +446,18 @@ def _group_hits_locked(doc: Doc, patterns: tuple[str, ...]) -> dict[int, list[in
     if cached is not None:
         return cached  # computed by another thread while this one waited
     known = doc.hits
+    index = doc.word_index()
     found = []
+    primed = index.primed
     for pat in patterns:
         hits = known.get(pat)
         if hits is None:
-            hits = known[pat] = _pattern_hits(doc, compile_pattern(pat))
+            rx = compile_pattern(pat)
+            if primed is not None and id(rx) not in primed[1] and primed[0].starts.get(id(rx)) is rx:
+                hits = _NO_HITS  # planned, and no word of the document begins like a match
+            else:
+                hits = _pattern_hits(doc, rx, index)
+            known[pat] = hits
         if hits:
             found.append(hits)
     if len(found) <= 1:
@@ -483,20 +485,46 @@ def _alive(doc: Doc, group: tuple[str, ...], i: int) -> bool:
 _NO_HITS: dict[int, list[int]] = {}  # shared by every pattern and group without hits; never modified
 
 
-def _pattern_hits(doc: Doc, rx: re.Pattern[str]) -> dict[int, list[int]]:
+def _pattern_hits(doc: Doc, rx: re.Pattern[str], index: WordIndex | None = None) -> dict[int, list[int]]:
     """Sentence index -> offsets within it of the pattern's matches that lie inside one sentence."""
-    index = doc.word_index()
-    candidates = index.planned(rx)
-    if candidates is _NO_CANDIDATES:
-        return _NO_HITS  # no word of the document begins like a match
+    if index is None:
+        index = doc.word_index()
+    primed = index.primed
+    words = primed[1].get(id(rx)) if primed is not None else None
+    if words is None:
+        if primed is not None and primed[0].starts.get(id(rx)) is rx:
+            return _NO_HITS  # no word of the document begins like a match
+        spans: Iterable[tuple[int, int]] = finditer(rx, doc.text, index)  # not planned: the general path
+    elif sum(map(len, words)) > index.size // SCAN_RATIO:
+        spans = finditer(rx, doc.text, index, sorted(chain.from_iterable(words)))
+    else:
+        # The pattern tried only where a word of the text begins like it (agent.prefilter). A match at a
+        # word does not depend on the matches before it, so the words are tried in any order and what
+        # finditer reports is kept afterwards: in order, none starting inside the one before.
+        text, match = doc.text, rx.match
+        found = [m.span() for at in words for c in at if (m := match(text, c)) is not None]
+        if len(found) > 1:
+            found.sort()
+            spans, end = [], 0
+            for span in found:
+                if span[0] >= end:
+                    spans.append(span)
+                    end = span[1]  # never empty: a match begins with a word character
+        else:
+            spans = found
     hits: dict[int, list[int]] = {}
-    for start, end in finditer(rx, doc.text, index, candidates):
-        i = _sentence_at(doc, start)
+    starts, sentences = doc.starts, doc.sentences
+    for start, end in spans:
+        i = bisect_right(starts, start) - 1
         if i < 0:
             continue
-        s = doc.sentences[i]
+        s = sentences[i]
         if end <= s.end:
-            hits.setdefault(i, []).append(start - s.start)
+            offs = hits.get(i)
+            if offs is None:
+                hits[i] = [start - s.start]
+            else:
+                offs.append(start - s.start)
     return hits or _NO_HITS
 
 
@@ -590,9 +618,19 @@ def scan_document(doc: Doc, reqs: Iterable[PackRequirement]) -> Findings:
     reviewer sees one quote per element rather than the same sentence repeated.
     """
     reqs = tuple(reqs)
+    plan = _scan_plan(reqs)
+    index = doc.word_index()
     # one look-up of the document's words for every pattern of every element (agent.prefilter.PatternSet)
-    doc.word_index().prime(pattern_set(reqs))
-    return {r.id: _distinct(find_elements(doc, el) for el in r.elements) for r in reqs}
+    index.prime(plan.patterns)
+    # An element needs every one of its groups to hit somewhere in the document (find_elements returns []
+    # as soon as one group has no hits). A group none of whose patterns any word of the document begins
+    # like has no hits: such elements are not looked at. Exact; tests/test_matching_equivalence.py checks
+    # the findings against find_elements run on every element.
+    present = index.present(plan.patterns).__and__
+    return {
+        rid: _distinct(find_elements(doc, el) if all(map(present, masks)) else [] for el, masks in elements)
+        for rid, elements in plan.rows
+    }
 
 
 def _distinct(candidates: Iterable[list[Sentence]]) -> Row:
@@ -619,6 +657,31 @@ def pattern_set(reqs: Sequence[PackRequirement]) -> PatternSet:
 
 
 _LAST_SET: tuple[Sequence[PackRequirement], PatternSet] | None = None
+
+
+@dataclass(frozen=True)
+class _ScanPlan:
+    patterns: PatternSet
+    # per requirement, its id and its elements, each with the mask (PatternSet.mask) of every group it needs
+    rows: tuple[tuple[str, tuple[tuple[CoverageElement, tuple[int, ...]], ...]], ...]
+
+
+def _scan_plan(reqs: tuple[PackRequirement, ...]) -> _ScanPlan:
+    global _LAST_PLAN
+    last = _LAST_PLAN  # one read: another thread may replace it, never change it
+    if last is not None and last[0] is reqs:
+        return last[1]
+    patterns = pattern_set(reqs)
+    rows = tuple(
+        (r.id, tuple((el, tuple(patterns.mask(compile_pattern(p) for p in g) for g in el.all_of)) for el in r.elements))
+        for r in reqs
+    )
+    plan = _ScanPlan(patterns, rows)
+    _LAST_PLAN = (reqs, plan)
+    return plan
+
+
+_LAST_PLAN: tuple[tuple[PackRequirement, ...], _ScanPlan] | None = None
 
 
 @functools.lru_cache(maxsize=32)

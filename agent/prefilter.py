@@ -8,6 +8,10 @@ through an index of the document's words built once, tries the pattern only ther
 ``finditer``'s semantics (leftmost, non-overlapping matches, each identical to the one ``finditer``
 would report).
 
+The same look-up tells which patterns can match a document at all (``WordIndex.present``): a pattern
+no word of the text begins like has no match, so the coverage scan skips an element one of whose
+pattern groups is in that case without trying any of its patterns.
+
 The shortcut is only taken when it is provably exact: the pattern's possible starts are read from
 its parse tree (anything unusual means "no shortcut"), and documents containing one of the four
 non-ASCII characters that match ASCII letters case-insensitively (İ ı ſ K) use the plain scan.
@@ -35,21 +39,23 @@ _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 _FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _MAX_CLASS = 64
 # Trying the pattern at one candidate costs about as much as scanning this many characters.
-_SCAN_RATIO = 16
+SCAN_RATIO = 16
 
 
 class WordIndex:
     """Start offsets of the words (maximal ``\\w+`` runs) of a text, by lower-cased word."""
 
-    __slots__ = ("words", "usable", "size", "_buckets", "_plan", "_found")
+    __slots__ = ("words", "usable", "size", "_buckets", "primed")
 
     def __init__(self, text: str) -> None:
         self.usable = _p is not None and not _FOLDS_TO_ASCII.search(text)
         self.size = len(text)
         self.words: dict[str, list[int]] = {}
         self._buckets: dict[str, list[str]] | None = None
-        self._plan: PatternSet | None = None
-        self._found: dict[int, list[list[int]]] = {}  # id of a planned pattern -> offsets of the words it can start at
+        # Once primed (read it once: it is replaced whole when the index is primed for another plan):
+        # the plan; id of a planned pattern -> offsets of the words it can start at, for the patterns some
+        # word can start; the bits (PatternSet.bits) of those patterns, and PatternSet.ALWAYS.
+        self.primed: tuple[PatternSet, dict[int, list[list[int]]], int] | None = None
         if not self.usable:
             return
         words = self.words
@@ -83,28 +89,43 @@ class WordIndex:
         Afterwards ``planned`` gives a pattern's candidates without looking its prefixes up one by one,
         and says at once when no word of the text begins like the pattern.
         """
-        if not self.usable or self._plan is plan:
+        if not self.usable or self.primed is not None and self.primed[0] is plan:
             return
         found: dict[int, list[list[int]]] = {}
+        present = PatternSet.ALWAYS
         memo = plan.by_word
         for word, at in self.words.items():
-            patterns = memo.get(word)
-            if patterns is None:
-                patterns = plan.patterns_starting(word)
+            entry = memo.get(word)
+            if entry is None:
+                entry = plan.patterns_starting(word)
+            patterns, bits = entry
+            if not bits:
+                continue
+            present |= bits
             for key in patterns:
                 lists = found.get(key)
                 if lists is None:
                     found[key] = [at]
                 else:
                     lists.append(at)
-        self._plan, self._found = plan, found
+        self.primed = (plan, found, present)
+
+    def present(self, plan: PatternSet) -> int:
+        """The bits of the patterns of ``plan`` some word of the text can start, and ALWAYS.
+
+        A group of patterns (``PatternSet.mask``) can only match the text when ``present & mask`` is not
+        zero. All bits (-1) when the index is not primed for ``plan``: then nothing is ruled out.
+        """
+        primed = self.primed
+        return primed[2] if primed is not None and primed[0] is plan else -1
 
     def planned(self, rx: re.Pattern[str]) -> list[int] | None:
         """Candidate offsets of a pattern of the primed plan (sorted, possibly empty); None if it is not planned."""
-        plan = self._plan
-        if plan is None:
+        primed = self.primed
+        if primed is None:
             return None
-        lists = self._found.get(id(rx))
+        plan = primed[0]
+        lists = primed[1].get(id(rx))
         if lists is None:
             return NO_CANDIDATES if plan.starts.get(id(rx)) is rx else None
         # each word's offsets are in one list only (a word is listed once per pattern)
@@ -127,29 +148,45 @@ class PatternSet:
     Patterns without an exact shortcut are left out and scanned as before.
     """
 
-    __slots__ = ("starts", "by_start", "lengths", "by_word")
+    __slots__ = ("starts", "by_start", "lengths", "by_word", "bits")
 
     # Words remembered with the patterns they can start (documents share most of their vocabulary).
     MAX_WORDS = 200_000
+    # Set in every group mask that cannot be decided from the words (a pattern without a shortcut) and in
+    # every primed index's ``present``: such a group always "may hit".
+    ALWAYS = 1
 
     def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
         # Patterns are known by id(): hashing a compiled pattern hashes its whole program. The set holds
         # them, so an id is never reused while it lives.
         self.starts: dict[int, re.Pattern[str]] = {}
         self.by_start: dict[str, list[int]] = {}
+        self.bits: dict[int, int] = {}  # id -> the pattern's own bit (an int used as a set of patterns)
         for rx in patterns:
             found = word_starts(rx.pattern, rx.flags)
             if found is None or id(rx) in self.starts:
                 continue
             self.starts[id(rx)] = rx
+            self.bits[id(rx)] = 1 << len(self.bits) + 1  # bit 0 is ALWAYS
             for start in found:
                 self.by_start.setdefault(start, []).append(id(rx))
         # the lengths of the starts, shortest first: a word is looked up by its prefixes of these lengths
         self.lengths = tuple(sorted({len(start) for start in self.by_start}))
-        self.by_word: dict[str, tuple[int, ...]] = {}
+        # word -> (ids of the patterns it can start, their bits)
+        self.by_word: dict[str, tuple[tuple[int, ...], int]] = {}
 
-    def patterns_starting(self, word: str) -> tuple[int, ...]:
-        """The planned patterns (ids) one of whose starts begins ``word`` (lower-case), each once."""
+    def mask(self, patterns: Iterable[re.Pattern[str]]) -> int:
+        """The bits of a group of patterns (see ``WordIndex.present``); ALWAYS when one has no shortcut, or none is given."""
+        mask = 0
+        for rx in patterns:
+            bit = self.bits.get(id(rx))
+            if bit is None or self.starts[id(rx)] is not rx:
+                return self.ALWAYS
+            mask |= bit
+        return mask or self.ALWAYS
+
+    def patterns_starting(self, word: str) -> tuple[tuple[int, ...], int]:
+        """The planned patterns (ids) one of whose starts begins ``word`` (lower-case), each once, and their bits."""
         size, by_start = len(word), self.by_start
         found: dict[int, None] = {}
         for n in self.lengths:
@@ -158,10 +195,13 @@ class PatternSet:
             for key in by_start.get(word[:n], ()):
                 found[key] = None
         patterns = tuple(found)
+        bits = 0
+        for key in patterns:
+            bits |= self.bits[key]
         if len(self.by_word) >= self.MAX_WORDS:
             self.by_word.clear()
-        self.by_word[word] = patterns
-        return patterns
+        self.by_word[word] = entry = (patterns, bits)
+        return entry
 
 
 def finditer(
@@ -182,7 +222,7 @@ def finditer(
         candidates = index.candidates(starts)
     if not candidates:
         return ()
-    if len(candidates) > index.size // _SCAN_RATIO:
+    if len(candidates) > index.size // SCAN_RATIO:
         return _scan(rx, text)  # so many candidates that one pass over the text is cheaper
     return _tried(rx, text, candidates)
 

@@ -522,15 +522,30 @@ def relevant(text: str) -> bool:
     gate = _any_trigger()
     if gate is not None and not gate.search(low):
         return False  # every rule and role needs one of its trigger words: most sentences stop here
-    for rule in RULES:
-        if (not rule.triggers or any(t in low for t in rule.triggers)) and _compiled(rule.predicate).search(text):
+    rules, roles, triggers = _by_trigger()
+    present = [t for t in triggers if t in low]
+    # only the rules and roles one of whose triggers the sentence holds (and the rules without triggers)
+    for k in sorted({k for t in present for k in rules.get(t, ())} | rules.get("", set())):
+        if _compiled(RULES[k].predicate).search(text):
             return True
-    for role, pat in _ROLE_PATTERNS.items():
-        if any(t in low for t in _ROLE_TRIGGERS[role]) and (
-            pat.search(text) or (role in _ACRONYMS and _titled(_ACRONYMS[role]).search(text))
-        ):
+    for role in {role for t in present for role in roles.get(t, ())}:
+        if _ROLE_PATTERNS[role].search(text) or (role in _ACRONYMS and _titled(_ACRONYMS[role]).search(text)):
             return True
     return False
+
+
+@functools.cache
+def _by_trigger() -> tuple[dict[str, set[int]], dict[str, set[str]], tuple[str, ...]]:
+    """Trigger word -> the rules (by position; "" for rules without triggers) and roles it gates; every trigger."""
+    rules: dict[str, set[int]] = {}
+    for k, rule in enumerate(RULES):
+        for t in rule.triggers or ("",):
+            rules.setdefault(t, set()).add(k)
+    roles: dict[str, set[str]] = {}
+    for role in _ROLE_PATTERNS:
+        for t in _ROLE_TRIGGERS[role]:
+            roles.setdefault(t, set()).add(role)
+    return rules, roles, tuple(sorted((set(rules) | set(roles)) - {""}))
 
 
 def _settle(found: list[tuple[bool | str, Said]]) -> tuple[bool | str | None, list[Said], bool]:
@@ -564,8 +579,11 @@ def infer(said: Sequence[Said]) -> Inference:
     subject = _subject_re(said, name)
     found: dict[str, list[tuple[bool | str, Said]]] = {}
     lows = [s.text.lower() for s in said]
+    by_trigger, _, triggers = _by_trigger()
     for s, low in zip(said, lows):
-        for rule in RULES:
+        # in rule order, the rules one of whose triggers the sentence holds (the others read nothing in it)
+        ready = {k for t in triggers if t in low for k in by_trigger.get(t, ())} | by_trigger.get("", set())
+        for rule in (RULES[k] for k in sorted(ready)):
             for value in _statements(rule, s, subject, low):
                 if value is not None:
                     found.setdefault(rule.fact, []).append((value, s))
