@@ -265,7 +265,7 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
         cuts.append(len(para))
         ctx = context()
         last = None
-        for a, b in zip(cuts, cuts[1:]):
+        for a, b in zip(cuts, cuts[1:], strict=False):
             chunk = para[a:b].strip()
             if len(chunk) < 3:
                 continue

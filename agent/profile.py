@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+)
 
 from agent.models import (
     ACTIVITIES,
@@ -31,7 +37,6 @@ from agent.models import (
     ListFact,
     TextFact,
 )
-
 from tools.policies import PROFILE_FILE
 
 MAX_PROFILE_BYTES = 64 * 1024
@@ -580,7 +585,7 @@ def infer(said: Sequence[Said]) -> Inference:
     found: dict[str, list[tuple[bool | str, Said]]] = {}
     lows = [s.text.lower() for s in said]
     by_trigger, _, triggers = _by_trigger()
-    for s, low in zip(said, lows):
+    for s, low in zip(said, lows, strict=True):
         # in rule order, the rules one of whose triggers the sentence holds (the others read nothing in it)
         ready = {k for t in triggers if t in low for k in by_trigger.get(t, ())} | by_trigger.get("", set())
         for rule in (RULES[k] for k in sorted(ready)):
@@ -662,7 +667,7 @@ def _licences(said: Sequence[Said], subject: re.Pattern[str]) -> dict[str, Any]:
                                  evidence=tuple(_evidence(s, "licences") for s in held.values()))}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _titled(acronym: str) -> re.Pattern[str]:
     """A title written out before the role's acronym: "Head of Financial Crime (MLRO)"."""
     return re.compile(r"((?:[A-Z][\w-]*)(?:\s+(?:of|and|&|for|[A-Z][\w-]*)){0,6})\s*\((?:the\s+)?" + re.escape(acronym) + r"\)")
@@ -677,7 +682,7 @@ def _roles(said: Sequence[Said], lows: Sequence[str]) -> dict[str, TextFact]:
         named: tuple[str, Said] | None = None
         titled = _titled(_ACRONYMS[role]) if role in _ACRONYMS else None
         triggers = _ROLE_TRIGGERS[role]
-        for s, low in zip(said, lows):
+        for s, low in zip(said, lows, strict=True):
             if not any(t in low for t in triggers):
                 continue
             hits = [(m.start(), " ".join(m.group(0).split()), 0) for m in pat.finditer(s.text)]

@@ -25,7 +25,7 @@ rng = random.Random(20261122)
 
 
 def _pack_patterns() -> list[str]:
-    found: set[str] = {"{%s}" % name for name in MACROS}
+    found: set[str] = {"{" + name + "}" for name in MACROS}
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
