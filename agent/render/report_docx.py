@@ -6,7 +6,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from agent.render.docx import EPOCH, reproducible
+from agent.render.docx import EPOCH, Styles, reproducible
 
 
 def _inline(paragraph: Any, token: Any) -> None:
@@ -54,7 +54,8 @@ def report_docx(markdown: str, title: str) -> bytes:
     props.title, props.author, props.last_modified_by = title, "Compliance agent", "Compliance agent"
     props.created = props.modified = EPOCH
     props.revision = 1
-    document.add_heading(title, level=0)
+    st = Styles(document)
+    st.heading(title, 0)
     lists: list[str] = []  # "List Bullet" / "List Number" for each open list
     quote = 0
     i = 0
@@ -62,7 +63,7 @@ def report_docx(markdown: str, title: str) -> bytes:
         t = tokens[i]
         if t.type == "heading_open":
             level = min(int(t.tag[1]), 4)  # the document's title is level 0, added first
-            document.add_heading(_cell_text(tokens[i + 1]), level=level)
+            st.heading(_cell_text(tokens[i + 1]), level)
             i += 3
             continue
         if t.type in ("bullet_list_open", "ordered_list_open"):
@@ -75,7 +76,7 @@ def report_docx(markdown: str, title: str) -> bytes:
             quote -= 1
         elif t.type == "paragraph_open":
             style = lists[-1] if lists else None
-            paragraph = document.add_paragraph(style=style) if style else document.add_paragraph()
+            paragraph = st.add(style=style)
             _inline(paragraph, tokens[i + 1])
             if quote:
                 for run in paragraph.runs:
@@ -83,8 +84,7 @@ def report_docx(markdown: str, title: str) -> bytes:
             i += 3
             continue
         elif t.type in ("fence", "code_block"):
-            paragraph = document.add_paragraph()
-            paragraph.add_run(t.content.rstrip("\n")).font.name = "Courier New"
+            st.add().add_run(t.content.rstrip("\n")).font.name = "Courier New"
         elif t.type == "table_open":
             rows: list[list[str]] = []
             j = i + 1
@@ -98,10 +98,9 @@ def report_docx(markdown: str, title: str) -> bytes:
                 width = max(len(r) for r in rows)
                 grid = document.add_table(rows=len(rows), cols=width)
                 grid.style = "Table Grid"
-                for r, row in enumerate(rows):
-                    for k, value in enumerate(row):
-                        cell = grid.rows[r].cells[k]
-                        cell.text = ""
+                # python-docx works out a row's cells anew on every access: read each row's cells once
+                for r, (line, values) in enumerate(zip(grid.rows, rows, strict=True)):
+                    for cell, value in zip(line.cells, values, strict=False):
                         run = cell.paragraphs[0].add_run(value)
                         run.bold = True if r == 0 else None
             i = j + 1
