@@ -58,7 +58,7 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder for drafts and reports [default: policies_out, or AGENT_OUT_DIR].")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="Firm profile (company.toml) [default: company.toml in the policy folder, else inferred from the policies].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as one JSON document on stdout and nothing else.")] = False,
-    formats: Annotated[str, typer.Option("--format", help="Report files to write, comma-separated: md, json, docx.")] = "md,json,docx",
+    formats: Annotated[str | None, typer.Option("--format", help="Formats to write, comma-separated: md and docx (drafts and report), json (report) [default: all, or AGENT_FORMATS].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
 ) -> None:
@@ -66,9 +66,8 @@ def run(
     from agent.scope import ScopeError, parse_scope
     from agent.textsafe import clean_text
 
-    chosen = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in formats.split(",") if f.strip()))
-    unknown = [f for f in chosen if f not in ("md", "json", "docx")]
-    if unknown or not chosen:
+    chosen = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in (formats or "").split(",") if f.strip())) or None
+    if formats is not None and (not chosen or any(f not in ("md", "json", "docx") for f in chosen)):
         _fail(f"--format takes md, json and docx, comma-separated; got {formats!r}.", EXIT_BAD_INPUT)
 
     try:
@@ -238,7 +237,7 @@ def _print_summary(report) -> None:  # noqa: ANN001 — RunReport, imported lazi
     written = sum(1 for f in files if f[1] == "written")
     unchanged = sum(1 for f in files if f[1] == "unchanged")
     kept = [f for f in files if f[1] == "kept_human_edit"]
-    console.print(f"\nFiles in {safe(run.output_dir)} (drafts as .md and .docx, and the plan): {written} written, "
+    console.print(f"\nFiles in {safe(run.output_dir)} (drafts and the plan): {written} written, "
                   f"{unchanged} unchanged, {len(kept)} kept (edited by you)")
     for path, _, written_as in kept:
         console.print(f"  [yellow]{safe(path)} was edited by a person: kept; new version in {safe(written_as or '')}[/]")

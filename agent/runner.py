@@ -31,7 +31,7 @@ def run_pipeline(
     context=None,  # graphs.context.RunContext; None = from settings (keys in the environment)
     write_drafts: bool = True,
     profile: Path | None = None,  # --profile FILE; None: company.toml in the policy folder, if any
-    formats: tuple[str, ...] = ("md", "json", "docx"),  # report files to write
+    formats: tuple[str, ...] | None = None,  # md/docx for drafts and report, json for the report; None: AGENT_FORMATS
 ) -> RunReport:
     """Execute the graph with a SQLite checkpointer; returns the run's report."""
     from agent.runstore import RunStore
@@ -39,7 +39,9 @@ def run_pipeline(
     from graphs.context import make_context
 
     run_id = run_id or new_run_id()
-    ctx = context or make_context(load_settings())
+    settings = load_settings()
+    ctx = context or make_context(settings)
+    formats = formats or settings.format_list
     started = datetime.now(UTC).isoformat(timespec="seconds")
     with RunStore(db_path) as store:
         previous = store.previous(scope, started, exclude=run_id)

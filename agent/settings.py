@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     max_parallel: int = Field(default=16, ge=1, le=64, validation_alias="AGENT_MAX_PARALLEL")
     # processes reading and scanning a large policy folder; 0 = one per core, 1 = never more than this one
     scan_workers: int = Field(default=0, ge=0, le=64, validation_alias="AGENT_SCAN_WORKERS")
+    # output formats: md and docx for the drafts and the report, json for the report (--format overrides)
+    formats: str = Field(default="md,json,docx", pattern=r"^\s*(?:md|json|docx)\s*(?:,\s*(?:md|json|docx)\s*)*$",
+                         validation_alias="AGENT_FORMATS")
 
     # resilience
     max_retries: int = Field(default=2, ge=0, validation_alias="AGENT_MAX_RETRIES")
@@ -62,6 +65,10 @@ class Settings(BaseSettings):
 
     # reproducible prompts (tests, cassettes): the date the agent believes it is
     today: dt.date | None = Field(default=None, validation_alias="AGENT_TODAY")
+
+    @property
+    def format_list(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.strip() for f in self.formats.split(",") if f.strip()))
 
     @property
     def db_path(self) -> Path:

@@ -474,7 +474,8 @@ def write_node(state: PipelineState, ctx: RunContext) -> Update:
     with SafeWriter(state["out_dir"]) as writer:
         for d in drafts:
             res = writer.write(d.file_name, d.body)
-            word = writer.write_bytes(d.docx_name, draft_docx(d.document)) if d.document is not None else None
+            word = (writer.write_bytes(d.docx_name, draft_docx(d.document))
+                    if d.document is not None and "docx" in (state.get("report_formats") or reporting.FORMATS) else None)
             outputs.append(DraftOutput(
                 gap_ids=d.gap_ids, title=d.title, category=d.category, kind=d.kind, modifies=d.modifies,
                 path=res.path, action=res.action, written_as=res.written_as, docx=word,

@@ -22,6 +22,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "TAVILY_API_KEY", "TAVILY_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AGENT_ENGINE", "embedded")
+    # Word rendering more than doubles a run's time; the tests of Word output (tests/test_drafts.py) ask for it
+    monkeypatch.setenv("AGENT_FORMATS", "md,json")
     return tmp_path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -22,7 +23,7 @@ PACK = [r for code in ("KZ", "INTL") for r in load(code).requirements]
 
 def run(query: str, tmp: Path, policies: Path | None = None, out: str = "out"):  # noqa: ANN201
     return run_pipeline(parse_scope(query), policies=policies, out_dir=tmp / out, db_path=tmp / ".agent" / "runs.sqlite",
-                        progress=Progress(enabled=False))
+                        progress=Progress(enabled=False), formats=("md", "json", "docx"))
 
 
 @pytest.mark.parametrize("req", PACK, ids=lambda r: r.id)
@@ -173,10 +174,18 @@ def test_report_in_word_has_the_markdown_headings_and_tables(isolated: Path) -> 
 def test_format_option_selects_the_report_files(agent_exe: str, isolated: Path) -> None:
     import subprocess
 
+    res = subprocess.run([agent_exe, "run", "stablecoin KZ", "--out", "all", "--quiet"], cwd=isolated, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "AGENT_FORMATS": "md,json,docx"})
+    assert res.returncode == 0, res.stderr
+    assert (isolated / "all" / "AML_CTF_GAP-003.docx").is_file()
+    assert [p.suffix for p in sorted(next((isolated / "all" / "reports").iterdir()).glob("report.*"))] == [".docx", ".json", ".md"]
+
     res = subprocess.run([agent_exe, "run", "stablecoin KZ", "--out", "out", "--format", "json", "--quiet"], cwd=isolated,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     [folder] = (isolated / "out" / "reports").iterdir()
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["report.json"]
+    assert not list((isolated / "out").glob("*.docx"))  # no Word drafts either
+    assert list((isolated / "out").glob("*_GAP-*.md"))  # Markdown drafts always
     bad = subprocess.run([agent_exe, "run", "stablecoin KZ", "--format", "pdf"], cwd=isolated, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--format takes md, json and docx" in bad.stderr
