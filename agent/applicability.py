@@ -84,7 +84,7 @@ def decide(req: PackRequirement, profile: FirmProfile, topics: Sequence[str]) ->
 
     assumed: tuple[str, ...] = ()
     if "any" not in to.activities:
-        facts = {a: profile.activities[a] for a in to.activities}
+        facts = {a: profile.activities[a] for a in to.activities if a != "any"}  # "any" is not among them here
         if not any(f.value for f in facts.values()):
             unknown = [a for a, f in facts.items() if f.value is None]
             does = [a for a in ACTIVITIES if profile.activities[a].value]
@@ -103,7 +103,7 @@ def decide(req: PackRequirement, profile: FirmProfile, topics: Sequence[str]) ->
             assumed = tuple(asked) if does else ()
 
     if "any" not in to.clients:
-        facts_c = {c: profile.clients[c] for c in to.clients}
+        facts_c = {c: profile.clients[c] for c in to.clients if c != "any"}  # "any" is not among them here
         if all(f.value is False for f in facts_c.values()):
             ev = tuple(e for f in facts_c.values() for e in f.evidence[:1])
             where = "; ".join(dict.fromkeys(_where(f, profile) for f in facts_c.values()))

@@ -12,7 +12,7 @@ import functools
 import re
 import threading
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -312,7 +312,7 @@ def prepare(path: str, lines: Sequence[str]) -> Doc:
             continue
         setext = n < len(lines) and _SETEXT.match(lines[n]) and not is_table and not _BULLET.match(line)
         kv = _KEY_VALUE.match(line)
-        header_line = bool(kv) and len(stripped) <= 160 and len(kv.group(1).split()) <= 5 and not _HEADING.match(line)
+        header_line = kv is not None and len(stripped) <= 160 and len(kv.group(1).split()) <= 5 and not _HEADING.match(line)
         level = None
         if n not in bare and not is_table and not header_line and (_HEADING.match(line) or setext or _is_plain_heading(lines, n - 1, prev_open and not blank_before, blank_before)):
             level = _heading_level(line, first=not seen_text and not sentences and not buf)
@@ -757,7 +757,7 @@ def rollup(statuses: Iterable[Status]) -> Status:
     return "partial"
 
 
-def compliance_status(domain_of: dict[str, str], assessments: Iterable[Assessment]) -> dict[str, Status]:
+def compliance_status(domain_of: Mapping[str, str], assessments: Iterable[Assessment]) -> dict[str, Status]:
     by_domain: dict[str, list[Status]] = {}
     for a in assessments:
         by_domain.setdefault(domain_of[a.requirement_id], []).append(a.status)

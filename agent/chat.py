@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.models import RunReport
+from agent.models import RunReport, Source
 from agent.textsafe import clean_text
 
 HELP = """Commands:
@@ -323,7 +323,7 @@ def build_chat_graph(env: ChatEnv, model: Any | None, checkpointer: Any) -> Any:
 
     g = StateGraph(ChatState)
     if model is None:
-        def respond(state: dict) -> dict:
+        def respond(state: ChatState) -> dict:
             from agent.retrieval import answer
             from agent.scope import places_in
 
@@ -344,7 +344,7 @@ def build_chat_graph(env: ChatEnv, model: Any | None, checkpointer: Any) -> Any:
     tools = make_tools(env)
     bound = model.bind_tools(tools)
 
-    def agent_node(state: dict) -> dict:
+    def agent_node(state: ChatState) -> dict:
         from agent.cancel import call_bounded
 
         # Bounded and cancellable: Ctrl-C must not wait for a hanging server to answer.
@@ -567,11 +567,12 @@ def _short(text: str, n: int = 160) -> str:
 def sources_text(env: ChatEnv) -> str:
     """The sources behind the last answer (or the last run), with title, URL and as-of date."""
     from agent.knowledge import available, load
+    from agent.knowledge.schema import PackSource
 
     ids = list(dict.fromkeys(env.sources))
     if not ids:
         return "No sources yet: ask a question or /run an analysis."
-    known = {s.id: s for code in available() for s in load(code).sources}
+    known: dict[str, PackSource | Source] = {s.id: s for code in available() for s in load(code).sources}
     r = _last_report(env)
     if r is not None:
         known.update({s.id: s for s in r.sources})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -28,7 +28,7 @@ EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     from agent.textsafe import printable
 
     # Messages may quote what the user typed or a file name: never let them drive the terminal.

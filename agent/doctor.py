@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.settings import Settings
+from agent.settings import Role, Settings
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ def check_openai(settings: Settings, timeout: float = 8.0) -> Check:
         return Check("model service", False, f"{host} unreachable: {type(exc).__name__}")
     if resp.status_code == 200:
         models = {m.get("id") for m in resp.json().get("data", [])}
-        missing = sorted({settings.model_for(r) for r in ("planner", "analyst", "drafter")} - models) if models else []
+        roles: tuple[Role, ...] = ("planner", "analyst", "drafter")
+        missing = sorted({settings.model_for(r) for r in roles} - models) if models else []
         note = f"; model(s) not listed by the server: {', '.join(missing)}" if missing else ""
         return Check("model service", True, f"{host} answered (200){note}")
     return Check("model service", False, f"{host} answered {resp.status_code}" + (" (key rejected)" if resp.status_code == 401 else ""))

@@ -195,13 +195,14 @@ def analyze(
 
 
 def key_quote_sources(
-    findings: Sequence[Finding],
+    findings: Sequence[Finding | Claim],
     requirements: Sequence[Requirement],
     by_id: Mapping[str, Source],
     texts: Mapping[str, str],
 ) -> tuple[tuple[KeyQuoteSource, ...], tuple[KeyQuoteSource, ...]]:
     first_quote: dict[str, str] = {}
-    for item in [*findings, *requirements]:
+    items: list[Finding | Claim | Requirement] = [*findings, *requirements]
+    for item in items:
         for c in item.citations:
             if c.quote and c.source_id not in first_quote and operative(c.quote):
                 first_quote[c.source_id] = c.quote

@@ -169,7 +169,7 @@ def analyze(client: ModelClient, scope: Scope, today: str, sources: Sequence[Sou
         if sid not in known:
             return None
         q = (quote or "").strip() or None
-        ok = bool(q) and quote_in(q, texts.get(sid, ""))
+        ok = q is not None and quote_in(q, texts.get(sid, ""))
         if q and not ok:
             unverified.append(f"[{sid}] \"{q}\"")
         return Citation(source_id=sid, quote=q, locator=locator, verified=ok)

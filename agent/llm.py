@@ -78,7 +78,7 @@ def default_factory(settings: Settings) -> Callable[[Role], Any]:
         assert settings.openai_api_key is not None
         return ChatOpenAI(
             model=settings.model_for(role),
-            api_key=settings.openai_api_key.get_secret_value(),
+            api_key=settings.openai_api_key,
             base_url=settings.openai_base_url or None,
             timeout=settings.model_timeout_s,
             max_retries=0,  # retries are ours: Retry-After within a budget, quota never retried

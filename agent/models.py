@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -27,7 +27,7 @@ Domain = Literal[
     "data_protection",
     "tax",
 ]
-DOMAINS: tuple[str, ...] = get_args(Domain)
+DOMAINS: tuple[Domain, ...] = get_args(Domain)
 
 Topic = Literal[
     "stablecoin",
@@ -41,7 +41,7 @@ Topic = Literal[
     "tax",
     "payments",
 ]
-TOPICS: tuple[str, ...] = get_args(Topic)
+TOPICS: tuple[Topic, ...] = get_args(Topic)
 
 # What a firm does: the activities a requirement can be limited to (pack `applies_to`).
 Activity = Literal[
@@ -54,9 +54,9 @@ Activity = Literal[
     "staking_lending",
     "mining",
 ]
-ACTIVITIES: tuple[str, ...] = get_args(Activity)
+ACTIVITIES: tuple[Activity, ...] = get_args(Activity)
 ClientType = Literal["retail", "professional"]
-CLIENT_TYPES: tuple[str, ...] = get_args(ClientType)
+CLIENT_TYPES: tuple[ClientType, ...] = get_args(ClientType)
 Origin = Literal["file", "inferred", "default"]
 
 
@@ -413,7 +413,10 @@ class FlagFact(Frozen):
     evidence: tuple[Evidence, ...] = ()
 
 
-def _unknown(keys: tuple[str, ...]) -> dict[str, FlagFact]:
+_K = TypeVar("_K", bound=str)
+
+
+def _unknown(keys: tuple[_K, ...]) -> dict[_K, FlagFact]:
     return {k: FlagFact() for k in keys}
 
 

@@ -20,15 +20,21 @@ non-ASCII characters that match ASCII letters case-insensitively (İ ı ſ K) us
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Iterable, Iterator
 from itertools import chain
+from typing import Any
 
-try:  # Python 3.11+: the parser lives in re._parser; it is only read, never patched
-    from re import _constants as _c
-    from re import _parser as _p
+# Python 3.11+: the parser lives in re._parser; it is only read, never patched. These private modules have
+# no type stubs, so they are imported by name and used untyped.
+_c: Any
+_p: Any
+try:
+    _c = importlib.import_module("re._constants")
+    _p = importlib.import_module("re._parser")
 except ImportError:  # pragma: no cover - other layouts simply disable the shortcut
-    _c = _p = None  # type: ignore[assignment]
+    _c = _p = None
 
 _KEY = 3  # words are indexed by their first three (lower-cased) characters
 _WORD = re.compile(r"\w+")

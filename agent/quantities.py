@@ -223,6 +223,7 @@ def _mention(kind: MentionKind, text: str, start: int, end: int, **fields: objec
 def times(text: str) -> list[Mention]:
     """Durations, deadlines and their words ("immediately", "promptly", "the same business day")."""
     out: list[Mention] = []
+    n: float | None
     for m in _TIME.finditer(text):
         if m.group("nh"):
             n, unit, adj = float(m.group("nh")), "hours", ""
@@ -237,14 +238,14 @@ def times(text: str) -> list[Mention]:
             if first is not None and first < n:  # a range: "five to seven years"
                 lo = _span_bounds(first, unit, adj)[0]
         out.append(_mention("time", text, m.start(), m.end(), lo=lo, hi=hi, qualifier=_qualifier(text, m.start(), m.end())))
-    for rx, kind, lo, hi in ((_VAGUE, "vague", None, None), (_IMMEDIATE, "immediate", 0.0, 0.0),
+    for rx, kind, word_lo, word_hi in ((_VAGUE, "vague", None, None), (_IMMEDIATE, "immediate", 0.0, 0.0),
                              (_SAME_DAY, "day", 0.0, 24.0), (_NEXT_DAY, "day", 24.0, 96.0)):
         for m in rx.finditer(text):
             if any(o.start <= m.start() < o.end for o in out):  # "without undue delay" is not "without delay"
                 continue
             if re.search(r"\b(?:not|never)\s+$", text[max(0, m.start() - 10) : m.start()], re.IGNORECASE):
                 continue
-            out.append(_mention(kind, text, m.start(), m.end(), lo=lo, hi=hi))  # type: ignore[arg-type]
+            out.append(_mention(kind, text, m.start(), m.end(), lo=word_lo, hi=word_hi))  # type: ignore[arg-type]
     return sorted(out, key=lambda x: x.start)
 
 
@@ -556,6 +557,8 @@ def time_rule_bounds(q: Quantity) -> tuple[float, float]:
 def _compare_time(q: Quantity, m: Mention) -> Verdict:
     # A deadline is met or missed by any time word; a length of time ("kept for five years") only by a
     # figure stated as such, never by "within 48 hours" (how fast records are produced) or "every two years".
+    kinds: tuple[str, ...]
+    wanted: tuple[str | None, ...]
     if q.kind == "deadline" and q.qualifier != "advance":
         kinds, wanted = ("time", "day", "immediate"), (None, "deadline")
     elif q.qualifier == "advance":

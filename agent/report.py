@@ -37,7 +37,8 @@ def build_report(state: Mapping[str, Any], finished_at: str, report_files: Seque
                  prices: tuple[float | None, float | None] = (None, None)) -> RunReport:
     steps: list[StepRecord] = list(state.get("steps", []))
     tin, tout = sum(s.tokens_in for s in steps), sum(s.tokens_out for s in steps)
-    cost = (tin * prices[0] + tout * prices[1]) / 1e6 if None not in prices else None
+    price_in, price_out = prices
+    cost = (tin * price_in + tout * price_out) / 1e6 if price_in is not None and price_out is not None else None
     run = RunInfo(
         id=state["run_id"], version=state.get("version", 1), rerun_from=state.get("rerun_from"), query=state["query"], scope=state["scope"], started_at=state["started_at"],
         finished_at=finished_at, pack=state["pack"], pack_version=state["pack_version"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.knowledge import BASELINE, Hit, available, index_for, load
+from agent.knowledge.schema import PackFact, PackRequirement
 
 # Question words carry no meaning for full-text search and would swamp bm25 with noise.
 _STOP = frozenset("""
@@ -47,7 +48,8 @@ def retrieve(question: str, jurisdictions: list[str], limit: int = 5) -> list[Ci
     out: list[Cited] = []
     for h in hits:
         pack = load(h.pack)
-        item = next((x for x in (*pack.facts, *pack.requirements) if x.id == h.id), None)
+        items: tuple[PackFact | PackRequirement, ...] = (*pack.facts, *pack.requirements)
+        item = next((x for x in items if x.id == h.id), None)
         if item is None:
             continue
         out.append(Cited(kind=h.kind, id=h.id, text=h.text, pack=h.pack,

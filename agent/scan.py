@@ -177,7 +177,8 @@ class _Job:
 
     def scan(self, file: PolicyFile) -> _FileResult:
         read: FileRead = read_file(file, sections=False)
-        documents, findings, clashes, said = [], [], [], []
+        documents, findings, clashes = [], [], []
+        said: list[Said] = []
         scored: dict[str, list[tuple[int, str, int, int, int, str]]] = {}
         for document in read.documents:
             doc = prepare_document(document)
@@ -277,9 +278,9 @@ def _pooled(job: _Job, files: Sequence[PolicyFile], workers: int, cancelled: Any
                 _check(cancelled)
                 for future in done:
                     yield from future.result()
-                    batch = next(batches, None)
-                    if batch is not None:
-                        pending.add(pool.submit(_scan_batch, batch))
+                    next_batch = next(batches, None)
+                    if next_batch is not None:
+                        pending.add(pool.submit(_scan_batch, next_batch))
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -344,8 +345,8 @@ def _assemble(
             findings.append(found)
             clashes.append(clash)
             said.extend(x for x in result.said if x.file == path)
-        for key, found in result.passages.items():
-            scored[key].extend(x for x in found if x[1] in seen)
+        for key, passages in result.passages.items():
+            scored[key].extend(x for x in passages if x[1] in seen)
         if result.note:
             notes.append(result.note)
     return FolderScan(

@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .models import TOPICS, Scope
+from .models import TOPICS, Scope, Topic
 
 MAX_QUERY_CHARS = 200
 
@@ -52,7 +52,7 @@ class ScopeError(ValueError):
 
 # Surface phrases per topic. Plurals, case, punctuation and hyphens are normalised away, so
 # "Stablecoins", "stable-coin" and "stable coins" all match "stable coin".
-TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
+TOPIC_PHRASES: dict[Topic, tuple[str, ...]] = {
     "stablecoin": (
         "stablecoin", "stable coin", "fiat backed token", "fiat referenced token",
         "e-money token", "emt", "asset referenced token", "payment stablecoin", "payment token",
@@ -264,7 +264,7 @@ class _Index:
     codes: dict[str, str]  # lower-case alpha-2 / alpha-3 -> alpha-2
     english_codes: frozenset[str]
     display: dict[str, str]  # alpha-2 / "EU" -> name shown to the user
-    topics: dict[tuple[str, ...], str]  # stemmed key -> topic
+    topics: dict[tuple[str, ...], Topic]  # stemmed key -> topic
     filler: frozenset[tuple[str, ...]]  # stemmed keys
     max_len: int
     corrections: dict[str, str]  # folded phrase -> how to write it, for difflib
@@ -314,7 +314,7 @@ def _index() -> _Index:
         )
         add_name(phrase, _Place(code, hint, strong), shown)
 
-    topics: dict[tuple[str, ...], str] = {}
+    topics: dict[tuple[str, ...], Topic] = {}
     for topic, phrases in TOPIC_PHRASES.items():
         assert topic in TOPICS, topic
         for phrase in phrases:
@@ -351,9 +351,9 @@ class _Match:
     first: int  # token indices, end exclusive
     last: int
     place: _Place | None = None
-    topic: str | None = None
+    topic: Topic | None = None
     fallback: str = "unknown"  # what a weak place becomes when another jurisdiction is named
-    fallback_topic: str | None = None
+    fallback_topic: Topic | None = None
 
 
 def _topic_list() -> str:
@@ -364,7 +364,7 @@ def _examples() -> str:
     return "Examples: " + ", ".join(f'"{e}"' for e in EXAMPLES) + "."
 
 
-def _single_meaning(index: _Index, tok: _Token) -> tuple[str, str | None]:
+def _single_meaning(index: _Index, tok: _Token) -> tuple[str, Topic | None]:
     """Meaning of one token when it is not a place: ("topic", t), ("filler", None) or unknown."""
     key = (tok.stem,)
     if key in index.topics:
@@ -512,7 +512,7 @@ def parse_scope(query: str) -> Scope:
     else:
         for m in weak:
             m.kind = "place"
-    places = [m for m in matches if m.kind == "place"]
+    places = [m.place for m in matches if m.kind == "place" and m.place is not None]
 
     runs = _unknown_runs(matches)
     unknown_words = [_echo(prepared[tokens[a].start : tokens[b - 1].end]) for a, b in runs]
@@ -544,7 +544,7 @@ def parse_scope(query: str) -> Scope:
         raise ScopeError(message, suggestions)
 
     topic_words = " ".join(_text(prepared, tokens, m) for m in matches if m.kind == "topic")
-    codes = list(dict.fromkeys(m.place.code for m in places))
+    codes = list(dict.fromkeys(p.code for p in places))
     if len(codes) > 1:
         names = [index.display[c] for c in codes]
         raise ScopeError(
@@ -553,8 +553,8 @@ def parse_scope(query: str) -> Scope:
         )
 
     code = codes[0]
-    strong_hints = list(dict.fromkeys(m.place.hint for m in places if m.place.strong_hint))
-    weak_hints = [m.place.hint for m in places if m.place.hint and not m.place.strong_hint]
+    strong_hints = list(dict.fromkeys(p.hint for p in places if p.hint and p.strong_hint))
+    weak_hints = [p.hint for p in places if p.hint and not p.strong_hint]
     if len(strong_hints) > 1:
         raise ScopeError(
             f"Your query is ambiguous: found {_join_names(strong_hints)} "
@@ -564,7 +564,7 @@ def parse_scope(query: str) -> Scope:
         )
     hint = strong_hints[0] if strong_hints else (weak_hints[0] if weak_hints else None)
 
-    topics = tuple(dict.fromkeys(m.topic for m in matches if m.kind == "topic"))
+    topics = tuple(dict.fromkeys(m.topic for m in matches if m.kind == "topic" and m.topic is not None))
     return Scope(
         query=stripped,
         topics=topics or ("regulatory_status",),
@@ -582,4 +582,5 @@ def places_in(text: str) -> list[tuple[str, str | None]]:
         _Token(m.group(0), _fold(m.group(0)), _stem(_fold(m.group(0))), m.start(), m.end())
         for m in _TOKEN.finditer(prepared)
     ]
-    return list(dict.fromkeys((m.place.code, m.place.hint) for m in _scan(index, tokens) if m.kind == "place"))
+    places = [m.place for m in _scan(index, tokens) if m.kind == "place" and m.place is not None]
+    return list(dict.fromkeys((p.code, p.hint) for p in places))

@@ -9,7 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from agent import applicability, cancel, conflicts, drafting, embedded, live, prompts
@@ -158,7 +158,7 @@ def web_source(r: dict[str, Any], text: str, retrieved: str | None) -> tuple[Sou
     sid = "web-" + hashlib.sha256(r["url"].encode()).hexdigest()[:10]
     source = Source(
         id=sid, title=r.get("title") or r["url"], url=r["url"], publisher=_host(r["url"]), tier=r["tier"],
-        retrieved_at=retrieved, content_hash=hashlib.sha256(text.encode()).hexdigest(), origin="web",
+        retrieved_at=date.fromisoformat(retrieved) if retrieved is not None else None, content_hash=hashlib.sha256(text.encode()).hexdigest(), origin="web",
     )
     return source, text[:MAX_SOURCE_TEXT]
 
@@ -397,9 +397,9 @@ def assess_node(task: AssessTask, ctx: RunContext) -> Update:
                 if rule is None or a.evidence or (a.status == "not_met" and not rule.evidence):
                     results[rid] = conflicts.merge(a, rule.conflicts) if rule is not None else a
             update.update(_engine="live", _tokens=(usage.tokens_in, usage.tokens_out))
-    for r in web_reqs:
-        results.setdefault(r.id, Assessment(
-            requirement_id=r.id, status="insufficient_evidence",
+    for web_req in web_reqs:
+        results.setdefault(web_req.id, Assessment(
+            requirement_id=web_req.id, status="insufficient_evidence",
             rationale="No coverage rule exists for this web-sourced requirement and no model verdict was available.",
         ))
     counts: dict[str, int] = {}

@@ -18,6 +18,7 @@ import io
 import zipfile
 import zlib
 from types import TracebackType
+from typing import IO
 
 CHUNK = 64 * 1024
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
@@ -92,7 +93,7 @@ class BoundedZip:
 class BoundedMember:
     """One member being inflated: ``read(n)`` returns at most ``n`` bytes (the archive's chunk size if n < 0)."""
 
-    def __init__(self, archive: BoundedZip, name: str, member: zipfile.ZipExtFile) -> None:
+    def __init__(self, archive: BoundedZip, name: str, member: IO[bytes]) -> None:
         self._archive = archive
         self._name = name
         self._member = member

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from agent.models import Frozen
@@ -243,12 +244,10 @@ def check_url(url: str, *, resolver: Resolver = socket.getaddrinfo) -> None:
 # --- pinned transport -----------------------------------------------------------
 
 
-class _VettingBackend:
+class _VettingBackend(httpcore.NetworkBackend):
     """httpcore network backend that dials only addresses it has resolved and vetted itself."""
 
     def __init__(self, resolver: Resolver) -> None:
-        import httpcore
-
         self._inner = httpcore.SyncBackend()
         self._resolver = resolver
 
@@ -260,8 +259,6 @@ class _VettingBackend:
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> Any:
-        import httpcore
-
         shown = f"{host}:{port}"
         if is_public_ip(host):
             addresses = [host]
@@ -292,8 +289,6 @@ class _PinnedTransport(httpx.HTTPTransport):
     """HTTP transport whose connections go to vetted public addresses only."""
 
     def __init__(self, resolver: Resolver) -> None:
-        import httpcore
-
         super().__init__(trust_env=False)
         # httpx 0.28 offers no resolver hook, so swap the pool for one built on the vetting backend.
         self._pool = httpcore.ConnectionPool(
@@ -428,9 +423,10 @@ def _html_text(markup: str, url: str) -> tuple[str | None, str]:
     )
     title_match = _TITLE.search(markup)
     fallback_title = _tidy(html.unescape(_TAG.sub(" ", title_match.group(1)))) if title_match else None
-    if doc is None or not getattr(doc, "text", None):
+    text = getattr(doc, "text", None) if doc is not None else None
+    if not text:
         return fallback_title or None, _strip_tags(markup)
-    return (getattr(doc, "title", None) or fallback_title or None), _tidy(doc.text)
+    return (getattr(doc, "title", None) or fallback_title or None), _tidy(text)
 
 
 def _pdf_text(body: bytes, url: str) -> tuple[str | None, str]:

@@ -802,7 +802,7 @@ class _PdfBudget:
         contents = contents.get_object() if contents is not None else None
         for item in contents if isinstance(contents, list) else [contents]:
             stream = item.get_object() if item is not None else None
-            if hasattr(stream, "get_data"):
+            if stream is not None and hasattr(stream, "get_data"):
                 self.unpacked += len(stream.get_data())
         if self.unpacked > MAX_UNPACKED_BYTES:
             raise _Skip(f"too large when unpacked (page contents exceed {MAX_UNPACKED_BYTES:,} bytes); skipped")

@@ -190,8 +190,8 @@ def tavily_search(
     try:
         raw = client.search(
             query,
-            search_depth=search_depth,  # type: ignore[arg-type]
-            topic=topic,  # type: ignore[arg-type]
+            search_depth=search_depth,
+            topic=topic,
             max_results=max_results,
             include_domains=include_domains or None,
             timeout=timeout_s,

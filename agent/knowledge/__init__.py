@@ -84,7 +84,10 @@ class Index:
             args += kinds
         sql += " ORDER BY bm25(items) LIMIT ?"
         args.append(limit)
-        return [Hit(*row[:4], score=-row[4]) for row in self._db.execute(sql, args)]
+        return [
+            Hit(pack, kind, item_id, text, score=-rank)
+            for pack, kind, item_id, text, rank in self._db.execute(sql, args)
+        ]
 
 
 @cache

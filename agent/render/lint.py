@@ -15,7 +15,8 @@ _PLACEHOLDER = re.compile(r"\[[^\]]*\]")
 
 
 def _sentences(text: str) -> list[str]:
-    parts, out = _SENTENCE.split(text), []
+    parts = _SENTENCE.split(text)
+    out: list[str] = []
     for part in parts:
         if out and _ABBREV_END.search(out[-1]):
             out[-1] += " " + part
