@@ -581,10 +581,11 @@ def find_elements(doc: Doc, element: CoverageElement) -> list[Sentence]:
         # sentence must then name the subject itself: one group from context, never two.
         topic = [t for t in (index.get(c) for c in doc.topic) if t is not None and t not in excluded]
         for k in range(1, len(raw)):
-            if not any(t in raw[k] and alive(k, t) and _names_domain(sentences[t].text, raw[k][t]) for t in topic):
+            # candidates first: the topic's own hits are only read when some other sentence could use them
+            pool = set(raw[0]).intersection(*(raw[j] for j in range(1, len(raw)) if j != k)) - set(whole) - helped - set(topic)
+            if not pool or not any(t in raw[k] and _names_domain(sentences[t].text, raw[k][t]) and alive(k, t) for t in topic):
                 continue
-            pool = set(raw[0]).intersection(*(raw[j] for j in range(1, len(raw)) if j != k))
-            for i in sorted(pool - set(whole) - helped):
+            for i in sorted(pool):
                 s = sentences[i]
                 if s.kind == "heading" or i in excluded or i in topic or _not_firm(s.text):
                     continue
