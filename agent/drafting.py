@@ -147,7 +147,7 @@ def draft_document(
     tailored: Mapping[str, tuple[str, Sequence[str]]] | None = None,
     profile: FirmProfile | None = None,
 ) -> DraftDocument:
-    """The structure of the policy closing one gap: control table, clauses, one control table, roles, citations."""
+    """The structure of the policy closing one gap: document control, clauses, roles, one control table, citations."""
     tailored = tailored or {}
     firm = profile
     domain = PROFILES[gap.domain]

@@ -92,6 +92,13 @@ MACROS: dict[str, str] = {
     "training": r"(?:training|trained|awareness)",
     "review": r"(?:review\w*|updat\w*|revis\w*|assess\w*)",
     "periodic": r"(?:annual\w*|every (?:year|twelve months|12 months|quarter|month)|at least once a year|quarterly|monthly|periodic\w*|regular(?:ly)?)",
+    # phrasings found in real published policies, each used by several elements
+    'access_restricted': 'access (?:\\S+ ){0,4}(?:is|are) (?:only |tightly |strictly )?(?:granted|given|restricted|limited|controlled)\\b|\\bcredentials (?:are|is) (?:\\S+ ){0,3}revoked\\b|\\brevok\\w* (?:their |his |her |all )?(?:access|credentials)\\b',
+    'authorities': '(?:relevant |appropriate |competent )?authorities\\b',
+    'backup_resilience': '(?:backed up|back-?ups?)\\b(?:\\s+\\S+){0,8}\\s+(?:several|multiple|different|geographic\\w*|separate|redundant|secondary|off-?site)\\b|\\b(?:replicat\\w*|redundan\\w*)\\b(?:\\s+\\S+){0,5}\\s+(?:locations|sites|data cent(?:re|er)s|regions)\\b|\\b(?:daily|hourly|regular|real-time) (?:encrypted )?back-?ups?\\b|\\b(?:ddos|distributed denial[- ]of[- ]service) protection\\b',
+    'on_behalf': "on (?:someone|somebody|another person)'?s? (?:else'?s? )?behalf\\b|\\bthe person on whose behalf\\b",
+    'pep_refused': "(?:do not|don't|will not|won't|does not|never) (?:allow|accept|onboard|serve|work with|deal with)\\b(?:\\s+\\S+){0,3}\\s+(?:politically exposed|peps?\\b)",
+    'security_safeguard': '(?:multi[- ]?factor authentication|two[- ]factor authentication|\\b(?:mfa|2fa)\\b|encrypt(?:ed|s|ion)\\b|firewalls?\\b|intrusion (?:detection|prevention)|penetration test\\w*|vulnerability (?:scan\\w*|management|assessments?)|anti[- ]?(?:virus|malware)\\b|endpoint (?:protection|detection)|security patch\\w*|(?:ddos|denial[- ]of[- ]service) (?:protection|mitigation)|secure (?:software )?development|least privilege|access (?:controls?|management)\\b)|\\baccess to (?:\\S+\\s+){0,4}(?:is|are) (?:strictly |tightly )?(?:controlled|restricted|limited|monitored)|\\b(?:technical|physical|organi[sz]ational)\\W+(?:\\S+\\W+){0,3}(?:security )?measures (?:designed |in place )?to (?:secure|protect|safeguard)',
 }
 
 _MACRO_RE = re.compile(r"\{([a-z_]+)\}")

@@ -5,24 +5,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from agent.wording import VERBS
+from agent.wording import VERBS, split_sentences
 
 _SHALL = re.compile(r"\bshall (not )?(\S+)(?: (\S+))?")
 _DOUBLED = re.compile(r"(?<![\w-])([A-Za-z]{2,})\s+\1\b", re.IGNORECASE)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Za-z])")
-_ABBREV_END = re.compile(r"(?:\b(?:e\.g|i\.e|incl|excl|etc|no|nos|art|para|approx|vs|cf|ch)|\b[A-Za-z])\.$", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\[[^\]]*\]")
-
-
-def _sentences(text: str) -> list[str]:
-    parts = _SENTENCE.split(text)
-    out: list[str] = []
-    for part in parts:
-        if out and _ABBREV_END.search(out[-1]):
-            out[-1] += " " + part
-        else:
-            out.append(part)
-    return out
 
 
 def lint(text: str) -> list[str]:
@@ -36,7 +23,7 @@ def lint(text: str) -> list[str]:
     for line in text.splitlines():
         if line.lstrip().startswith("|"):
             continue
-        for sentence in _sentences(_PLACEHOLDER.sub("X", line)):
+        for sentence in split_sentences(_PLACEHOLDER.sub("X", line)):
             if len(re.findall(r"\bthe company shall\b", sentence, re.IGNORECASE)) > 1:
                 found.append(f"'The Company shall' twice in one sentence: {sentence[:100]!r}")
             for m in _SHALL.finditer(sentence):
