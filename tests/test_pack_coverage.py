@@ -2,9 +2,9 @@
 
 A false positive (claiming a policy covers something it does not) is the worst failure of the gap
 analysis, a missed paraphrase the second worst. These tests pin both down for every element of every
-KZ and INTL requirement:
+requirement of every shipped pack:
 
-- tests/fixtures/paraphrases.json: at least two natural paraphrases per element, each must be evidence;
+- tests/fixtures/paraphrases.json and paraphrases/<code>.json: at least two natural paraphrases per element, each must be evidence;
 - tests/fixtures/distractors/: realistic documents of a virtual-asset company about other things
   (HR, IT assets, finance, marketing, facilities, procurement, product FAQ, board terms of reference);
   no element may be evidenced by any of their sentences. If a distractor sentence genuinely states a
@@ -20,13 +20,14 @@ from functools import cache
 import pytest
 
 from agent.assess import Doc, Sentence, find_element, prepare
-from agent.knowledge import load
+from agent.knowledge import available, load
 from agent.knowledge.schema import CoverageElement, PackRequirement
 from tests.conftest import EXAMPLES, FIXTURES
 from tools.policies import read_policies
 
-CODES = ("KZ", "INTL")
-PARAPHRASES_FILE = FIXTURES / "paraphrases.json"
+CODES = available()
+# One file for the Kazakhstan and baseline packs, one per further pack (paraphrases/<code>.json).
+PARAPHRASES_FILES = (FIXTURES / "paraphrases.json", *sorted((FIXTURES / "paraphrases").glob("*.json")))
 DISTRACTORS = FIXTURES / "distractors"
 MIN_PARAPHRASES = 2
 
@@ -100,7 +101,10 @@ def elements() -> list[tuple[str, CoverageElement]]:
 
 @cache
 def paraphrases() -> dict[str, dict[str, list[str]]]:
-    return json.loads(PARAPHRASES_FILE.read_text(encoding="utf-8"))
+    merged: dict[str, dict[str, list[str]]] = {}
+    for path in PARAPHRASES_FILES:
+        merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
 
 
 @cache
@@ -145,7 +149,7 @@ def test_every_element_has_paraphrases() -> None:
         if len(corpus.get(rid, {}).get(el.name, [])) < MIN_PARAPHRASES
     ]
     assert not missing, (
-        f"every coverage element needs at least {MIN_PARAPHRASES} paraphrases in {PARAPHRASES_FILE.name}:\n  "
+        f"every coverage element needs at least {MIN_PARAPHRASES} paraphrases in tests/fixtures/paraphrases*:\n  "
         + "\n  ".join(missing)
     )
 
