@@ -147,6 +147,7 @@ def render_markdown(r: RunReport) -> str:
         + (f" ({run.scope.regime_hint})" if run.scope.regime_hint else "") + "  ",
         f"Engines: {_engines(run.steps)} · Knowledge pack {run.pack} v{run.pack_version}, as of {run.pack_as_of}"
         + (f" · Version {run.version} (re-run from {run.rerun_from})" if run.version > 1 else ""), "",
+        *([f"How the query was read: {' '.join(run.scope.notes)}", ""] if run.scope.notes else []),
     ])
     if r.comparison is not None:
         from agent.compare import summary_lines
