@@ -430,6 +430,53 @@ def runs_rerun(
     _print_summary(report)
 
 
+pack_app = typer.Typer(
+    help="The embedded knowledge packs: list them, verify every quote against its stored excerpt.",
+    no_args_is_help=True, rich_markup_mode=None,
+)
+app.add_typer(pack_app, name="pack")
+
+
+@pack_app.command("list")
+def pack_list(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+) -> None:
+    """Shipped packs: jurisdiction, version, as-of date, regimes and counts."""
+    from agent.knowledge.listing import pack_rows, print_rows
+
+    rows = pack_rows()
+    if json_out:
+        import json
+
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    print_rows(rows)
+
+
+@pack_app.command("verify")
+def pack_verify(
+    codes: Annotated[list[str] | None, typer.Argument(help="Pack codes (KZ, EU, AE, INTL) [default: all].")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on stale items too (passed effective dates, amendments not incorporated).")] = False,
+) -> None:
+    """Re-find every quote in its stored excerpt, check hashes, hosts and citations; list stale items."""
+    from agent.knowledge import available
+    from agent.knowledge.verify import verify, verify_all
+
+    if codes:
+        unknown = [c for c in codes if c.upper() not in available()]
+        if unknown:
+            _fail(f"no knowledge pack for {', '.join(unknown)}; shipped packs: {', '.join(available())}", EXIT_BAD_INPUT)
+        checks = [verify(c, strict=strict) for c in codes]
+    else:
+        checks = verify_all(strict=strict)
+    for check in checks:
+        typer.echo(check.render())
+    failed = [c.code for c in checks if not c.ok]
+    if failed:
+        _fail(f"pack verification failed: {', '.join(failed)}", EXIT_INTERNAL)
+
+
 profile_app = typer.Typer(
     help="The firm profile (company.toml): who the firm is, which decides which requirements apply to it.",
     no_args_is_help=True, rich_markup_mode=None,

@@ -222,7 +222,7 @@ def draft_document(
                 continue
             seen.add((c.source_id, c.locator))
             citations.append(DraftCitation(
-                source_id=src.id, title=src.title, publisher=src.publisher, tier=src.tier, where=src.url or src.legal_id,
+                source_id=src.id, title=src.title, publisher=src.publisher, tier=src.tier, where=src.url or src.legal_id, page=c.url,
                 locator=c.locator, as_of=str(src.as_of) if src.as_of else None, quote=c.quote, verified=c.verified))
     return DraftDocument(title=domain.policy_title, company=name, control=tuple(control), notice=NOTICE,
                          sections=tuple(sections), citations=tuple(citations), placeholders=tuple(placeholders))

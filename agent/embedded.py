@@ -44,14 +44,16 @@ def pack_requirements(pack: Pack, scope: Scope, baseline: bool) -> list[tuple[Pa
     return reqs
 
 
-def to_citation(c: PackCitation) -> Citation:
-    return Citation(source_id=c.source_id, quote=c.quote, locator=c.locator)
+def to_citation(c: PackCitation, pack: Pack | None = None) -> Citation:
+    """A pack citation, with the page where its quote was seen when the pack records it."""
+    src = pack.source(c.source_id) if pack is not None else None
+    return Citation(source_id=c.source_id, quote=c.quote, locator=c.locator, url=src.page_of(c.quote) if src else None)
 
 
 def to_source(s: PackSource, origin: str) -> Source:
     return Source(
         id=s.id, title=s.title, url=s.url, legal_id=s.legal_id, publisher=s.publisher, tier=s.tier,
-        date=s.date, as_of=s.as_of, origin=origin,  # type: ignore[arg-type]
+        date=s.published, as_of=s.retrieved, origin=origin,  # type: ignore[arg-type]
     )
 
 
@@ -62,7 +64,7 @@ def research(scope: Scope) -> tuple[list[Source], list[Finding], list[Requiremen
     findings = [
         Finding(
             id=f.id, section=f.section, text=f.text, regimes=f.regimes,
-            citations=tuple(to_citation(c) for c in f.citations), baseline=baseline,
+            citations=tuple(to_citation(c, pack) for c in f.citations), baseline=baseline,
         )
         for f in pack.facts
         if set(f.topics) & set(scope.topics) and (regime is None or regime in f.regimes)
@@ -72,13 +74,14 @@ def research(scope: Scope) -> tuple[list[Source], list[Finding], list[Requiremen
             findings.insert(0, Finding(
                 id=f"status-{st.topic}", section="status",
                 text=f"{st.topic.replace('_', ' ').capitalize()}: {st.status} (confidence {st.confidence}).",
-                citations=tuple(to_citation(c) for c in st.citations), baseline=baseline,
+                citations=tuple(to_citation(c, pack) for c in st.citations), baseline=baseline,
             ))
     pairs = pack_requirements(pack, scope, baseline)
     requirements = [
         Requirement(
             id=r.id, domain=r.domain, title=r.title, obligation=r.obligation, regime=r.regime,
-            priority=r.priority, citations=tuple(to_citation(c) for c in r.citations), baseline=b,
+            priority=r.priority, citations=tuple(to_citation(c, load("INTL") if b else pack) for c in r.citations),
+            baseline=b,
         )
         for r, b in pairs
     ]
@@ -97,8 +100,8 @@ def research(scope: Scope) -> tuple[list[Source], list[Finding], list[Requiremen
 def source_texts(jurisdiction: str) -> dict[str, str]:
     """Stored text of every pack source (its verbatim quotes), for citation verification."""
     pack, _ = pack_for(jurisdiction)
-    texts = {s.id: "\n".join(s.quotes) for s in pack.sources}
-    texts.update({s.id: "\n".join(s.quotes) for s in load("INTL").sources})
+    texts = {s.id: s.stored_text for s in pack.sources}
+    texts.update({s.id: s.stored_text for s in load("INTL").sources})
     return texts
 
 
@@ -200,20 +203,22 @@ def key_quote_sources(
     by_id: Mapping[str, Source],
     texts: Mapping[str, str],
 ) -> tuple[tuple[KeyQuoteSource, ...], tuple[KeyQuoteSource, ...]]:
-    first_quote: dict[str, str] = {}
+    first_quote: dict[str, Citation] = {}
     items: list[Finding | Claim | Requirement] = [*findings, *requirements]
     for item in items:
         for c in item.citations:
             if c.quote and c.source_id not in first_quote and operative(c.quote):
-                first_quote[c.source_id] = c.quote
+                first_quote[c.source_id] = c
     primary: list[KeyQuoteSource] = []
     secondary: list[KeyQuoteSource] = []
-    for sid, quote in first_quote.items():
+    for sid, c in first_quote.items():
         s = by_id.get(sid)
-        if s is None:
+        if s is None or c.quote is None:
             continue
+        quote = c.quote
+        # Link the page the quote was read on when the pack records it, else the source's own address.
         kq = KeyQuoteSource(
-            source_id=sid, title=s.title, url=s.url, legal_id=s.legal_id, date=s.date,
+            source_id=sid, title=s.title, url=c.url or s.url, legal_id=s.legal_id, date=s.date,
             source_type=s.tier, key_quote=quote, verified=quote_in(quote, texts.get(sid, "")),
         )
         (primary if s.tier in ("law", "regulator", "official") else secondary).append(kq)

@@ -105,6 +105,7 @@ class Citation(Frozen):
     quote: str | None = None
     locator: str | None = Field(default=None, description="Article, rule or section")
     verified: bool = False
+    url: str | None = Field(default=None, description="The page or section where the quote was seen")
 
 
 # --- analysis ---------------------------------------------------------------
@@ -255,6 +256,7 @@ class DraftCitation(Frozen):
     as_of: str | None = None
     quote: str | None = None
     verified: bool = False
+    page: str | None = Field(default=None, description="The page or section where the quote was seen")
 
 
 class DraftDocument(Frozen):

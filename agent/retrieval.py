@@ -36,7 +36,7 @@ def describe(source_id: str) -> str:
     for code in available():
         s = next((x for x in load(code).sources if x.id == source_id), None)
         if s is not None:
-            return f"{s.title} — {s.publisher}; {s.url or s.legal_id or ''} (as of {s.as_of})"
+            return f"{s.title} — {s.publisher}; {s.url or s.legal_id or ''} (retrieved {s.retrieved})"
     return source_id
 
 

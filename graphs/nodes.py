@@ -9,6 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,10 +26,12 @@ from agent.models import (
     Assessment,
     Citation,
     DraftOutput,
+    Engine,
     PolicyInput,
     Requirement,
     Source,
     StepRecord,
+    StepStatus,
 )
 from agent.scan import FolderScan
 from graphs.context import RunContext, embedded_context
@@ -37,23 +40,34 @@ from graphs.state import AssessTask, DraftTask, FetchTask, PipelineState, Search
 Update = dict[str, Any]
 
 
-def step(name: str) -> Callable[[Callable[..., Update]], Callable[..., Update]]:
-    """Time a node and append its StepRecord (engine, status, tokens and detail come from its update)."""
+@dataclass
+class Step:
+    """What a node returns: its state update, and how its step is recorded."""
 
-    def wrap(fn: Callable[..., Update]) -> Callable[..., Update]:
+    update: Update = field(default_factory=dict)
+    detail: str = ""
+    engine: Engine = "embedded"
+    status: StepStatus = "completed"
+    tokens: tuple[int, int] = (0, 0)
+
+
+def step(name: str) -> Callable[[Callable[..., Step | Update]], Callable[..., Update]]:
+    """Time a node and append its StepRecord; a node returning a plain update records its own step."""
+
+    def wrap(fn: Callable[..., Step | Update]) -> Callable[..., Update]:
         @functools.wraps(fn)
         def run(state: Any, runtime: Any = None) -> Update:
             ctx = getattr(runtime, "context", None) or embedded_context()
             t0 = time.perf_counter()
-            update = fn(state, ctx)
-            tokens_in, tokens_out = update.pop("_tokens", (0, 0))
+            result = fn(state, ctx)
+            if not isinstance(result, Step):
+                return result
             record = StepRecord(
-                step=name, engine=update.pop("_engine", "embedded"), status=update.pop("_status", "completed"),
-                duration_s=round(time.perf_counter() - t0, 4), tokens_in=tokens_in, tokens_out=tokens_out,
-                detail=update.pop("_detail", ""), version=ctx.version,
+                step=name, engine=result.engine, status=result.status,
+                duration_s=round(time.perf_counter() - t0, 4), tokens_in=result.tokens[0], tokens_out=result.tokens[1],
+                detail=result.detail, version=ctx.version,
             )
-            update.setdefault("steps", [record])
-            return update
+            return {**result.update, "steps": [record]}
 
         # LangGraph injects `runtime` by reading the signature; without this it would read fn's.
         del run.__wrapped__
@@ -62,17 +76,14 @@ def step(name: str) -> Callable[[Callable[..., Update]], Callable[..., Update]]:
     return wrap
 
 
-def fallback(update: Update, err: Exception, what: str) -> Update:
+def fallback(done: Step, err: Exception, what: str) -> Step:
     """Mark a node as served by the embedded engine after a live failure, and say why."""
-    update["_status"] = "degraded"
-    update["_engine"] = "embedded"
-    update.setdefault("warnings", []).append(f"{what}: live engine failed ({err}); the embedded engine served this step.")
-    update["_detail"] = f"fallback: {err}; " + update.get("_detail", "")
-    return update
+    warnings = [*done.update.get("warnings", []), f"{what}: live engine failed ({err}); the embedded engine served this step."]
+    return Step({**done.update, "warnings": warnings}, f"fallback: {err}; {done.detail}", "embedded", "degraded", done.tokens)
 
 
 @step("scope")
-def scope_node(state: PipelineState, ctx: RunContext) -> Update:
+def scope_node(state: PipelineState, ctx: RunContext) -> Step:
     pack, baseline = embedded.select_pack(state["scope"])
     warnings = []
     if baseline:
@@ -80,15 +91,14 @@ def scope_node(state: PipelineState, ctx: RunContext) -> Update:
             f"No knowledge pack for {state['scope'].jurisdiction_name}: requirements come from the "
             "international baseline (FATF, FSB, IOSCO) and are not local law."
         )
-    return {
+    return Step({
         "pack": pack.code, "pack_version": pack.version, "pack_as_of": pack.as_of,
         "baseline": baseline, "regimes": dict(pack.regimes), "warnings": warnings,
-        "_detail": f"{', '.join(state['scope'].topics)} — {state['scope'].jurisdiction_name}; pack {pack.code} v{pack.version}",
-    }
+    }, f"{', '.join(state['scope'].topics)} — {state['scope'].jurisdiction_name}; pack {pack.code} v{pack.version}")
 
 
 @step("research")
-def research_node(state: PipelineState, ctx: RunContext) -> Update:
+def research_node(state: PipelineState, ctx: RunContext) -> Step:
     """Pack research always; with a search key, also plan web queries for the search fan-out."""
     scope = state["scope"]
     sources, findings, requirements, elements = embedded.research(scope)
@@ -99,35 +109,33 @@ def research_node(state: PipelineState, ctx: RunContext) -> Update:
     detail = f"{len(sources)} pack sources, {len(findings)} findings, {len(requirements)} requirements"
     if ctx.search is None:
         update["warnings"].append("Web research not performed: no TAVILY_API_KEY; the knowledge pack was searched instead.")
-        return {**update, "_detail": detail}
+        return Step(update, detail)
     n = min(ctx.settings.max_searches, 6)
     if ctx.client is None:
         update["queries"] = [q.model_dump() for q in live.template_plan(scope, n)]
-        return {**update, "_engine": "embedded", "_detail": f"{detail}; {n} templated web queries (no model to plan)"}
+        return Step(update, f"{detail}; {n} templated web queries (no model to plan)")
     try:
         queries, usage = live.plan(ctx.client, scope, ctx.today, n)
     except ModelError as err:
         update["queries"] = [q.model_dump() for q in live.template_plan(scope, n)]
-        return fallback({**update, "_detail": f"{detail}; templated web queries"}, err, "Research planning")
+        return fallback(Step(update, f"{detail}; templated web queries"), err, "Research planning")
     update["queries"] = [q.model_dump() for q in queries]
-    return {**update, "_engine": "live", "_tokens": (usage.tokens_in, usage.tokens_out),
-            "_detail": f"{detail}; {len(queries)} planned web queries"}
+    return Step(update, f"{detail}; {len(queries)} planned web queries", "live", tokens=(usage.tokens_in, usage.tokens_out))
 
 
 @step("search")
-def search_node(task: SearchTask, ctx: RunContext) -> Update:
+def search_node(task: SearchTask, ctx: RunContext) -> Step:
     from tools.search import SearchError
 
     q = task["query"]
     try:
         results = ctx.search(q["query"], include_domains=q.get("include_domains") or None, max_results=5)  # type: ignore[misc]
     except SearchError as err:
-        return {"search_results": [], "_engine": "live", "_status": "degraded",
-                "warnings": [f"Web search \"{q['query']}\" failed ({err.kind}): {err}"], "_detail": f"failed: {err.kind}"}
+        return Step({"search_results": [], "warnings": [f"Web search \"{q['query']}\" failed ({err.kind}): {err}"]},
+                    f"failed: {err.kind}", "live", "degraded")
     if not results:
-        return {"search_results": [], "_engine": "live", "warnings": [f"Web search \"{q['query']}\" found nothing."],
-                "_detail": "0 results"}
-    return {"search_results": [r.model_dump() for r in results], "_engine": "live", "_detail": f"{len(results)} results: {q['query']}"}
+        return Step({"search_results": [], "warnings": [f"Web search \"{q['query']}\" found nothing."]}, "0 results", "live")
+    return Step({"search_results": [r.model_dump() for r in results]}, f"{len(results)} results: {q['query']}", "live")
 
 
 def join_node(state: PipelineState) -> Update:
@@ -136,7 +144,7 @@ def join_node(state: PipelineState) -> Update:
 
 
 @step("fetch")
-def fetch_node(task: FetchTask, ctx: RunContext) -> Update:
+def fetch_node(task: FetchTask, ctx: RunContext) -> Step:
     from tools.fetch import FetchError
 
     r = task["result"]
@@ -148,7 +156,7 @@ def fetch_node(task: FetchTask, ctx: RunContext) -> Update:
         # the search snippet is still a (weaker) source; the report says the page was not read
         text, retrieved, detail = r.get("content") or "", ctx.today, f"snippet only ({err.kind}): {r['url']}"
     source, stored = web_source(r, text, retrieved)
-    return {"sources": [source], "texts": {source.id: stored}, "_engine": "live", "_detail": detail}
+    return Step({"sources": [source], "texts": {source.id: stored}}, detail, "live")
 
 
 MAX_SOURCE_TEXT = 20_000
@@ -185,9 +193,10 @@ def _host(url: str) -> str:
 
 
 @step("analyze")
-def analyze_node(state: PipelineState, ctx: RunContext) -> Update:
+def analyze_node(state: PipelineState, ctx: RunContext) -> Step:
     scope = state["scope"]
     update: Update = {}
+    done: Step | None = None
     snippets, snippet_texts = _unfetched_results(state)
     if snippets:
         update = {"sources": snippets, "texts": snippet_texts}
@@ -199,19 +208,21 @@ def analyze_node(state: PipelineState, ctx: RunContext) -> Update:
         try:
             analysis, web_reqs, warnings, usage = live.analyze(ctx.client, scope, ctx.today, [*state["sources"], *snippets], texts)
         except ModelError as err:
-            update = fallback(update, err, "Analysis")
+            done = fallback(Step(update), err, "Analysis")
         else:
             kept = [r for r in state["requirements"] if "-WEB-" not in r.id]  # a re-run replaces earlier web requirements
-            return {**update, "analysis": analysis, "requirements": [*kept, *web_reqs],
-                    "warnings": [*update.get("warnings", []), *warnings], "_engine": "live",
-                    "_tokens": (usage.tokens_in, usage.tokens_out),
-                    "_detail": f"status {analysis.status}; {len(web_reqs)} requirements from web sources"}
+            return Step({**update, "analysis": analysis, "requirements": [*kept, *web_reqs],
+                         "warnings": [*update.get("warnings", []), *warnings]},
+                        f"status {analysis.status}; {len(web_reqs)} requirements from web sources", "live",
+                        tokens=(usage.tokens_in, usage.tokens_out))
+    done = done or Step(update)
     analysis = embedded.analyze(scope, state["findings"], state["requirements"], state["sources"])
-    return {**update, "analysis": analysis, "_detail": update.get("_detail", "") + f"status {analysis.status}; confidence {analysis.confidence_level}"}
+    return replace(done, update={**done.update, "analysis": analysis},
+                   detail=done.detail + f"status {analysis.status}; confidence {analysis.confidence_level}")
 
 
 @step("verify")
-def verify_node(state: PipelineState, ctx: RunContext) -> Update:
+def verify_node(state: PipelineState, ctx: RunContext) -> Step:
     """Mark each quote verified only if it appears in the stored text of its source."""
     texts = {**embedded.source_texts(state["scope"].jurisdiction), **state.get("texts", {})}
     known = {s.id for s in state["sources"]}
@@ -241,11 +252,10 @@ def verify_node(state: PipelineState, ctx: RunContext) -> Update:
         1 for cl in (*analysis.detailed_analysis, *analysis.key_regulatory_pillars, *analysis.important_considerations)
         for c in cl.citations if c.quote
     )
-    return {
+    return Step({
         "requirements": requirements, "analysis": analysis,
         "warnings": [f"{len(set(unverified))} quote(s) could not be verified against source text."] if unverified else [],
-        "_detail": f"{total - len(unverified)}/{total} quotes verified",
-    }
+    }, f"{total - len(unverified)}/{total} quotes verified")
 
 
 # --- policies and assessment ----------------------------------------------------
@@ -302,30 +312,28 @@ def folder_scan(policies_dir: str | None, digest: str, spec: dict[str, Any], ctx
 
 
 @step("read_policies")
-def read_policies_node(state: PipelineState, ctx: RunContext) -> Update:
+def read_policies_node(state: PipelineState, ctx: RunContext) -> Step:
     folder_path = state.get("policies_dir")
     if not folder_path:
-        return {
+        return Step({
             "policy_input": PolicyInput(folder=None), "policy_digest": "", "policy_scan": {}, "assessments": None,
             "warnings": ["No policy folder given (--policies): every requirement is insufficient_evidence and drafts are full starter policies."],
-            "_detail": "no policy folder given", "_status": "skipped",
-        }
+        }, "no policy folder given", status="skipped")
     spec = scan_spec(state["requirements"], state["scope"].jurisdiction, live=ctx.client is not None)
     scan = _scan(folder_path, spec, ctx)
     with _SCANS_LOCK:
         _remember((folder_path, scan.digest, _spec_key(spec)), (scan, []))
     how = ("in this process" if scan.workers == 1 else f"by {scan.workers} processes") + (f" ({scan.fallback})" if scan.fallback else "")
-    return {
+    return Step({
         "policy_input": PolicyInput(folder=folder_path, documents=tuple(d.path for d in scan.documents), warnings=scan.warnings),
         "policy_digest": scan.digest, "policy_scan": spec, "assessments": None,
         "warnings": [f"Policy folder: {w}" for w in scan.warnings],
-        "_detail": f"{len(scan.documents)} documents from {scan.files_read} of {len(scan.files)} files, scanned {how} "
-                   f"for {len(spec['requirement_ids'])} requirements; {len(scan.warnings)} warnings",
-    }
+    }, f"{len(scan.documents)} documents from {scan.files_read} of {len(scan.files)} files, scanned {how} "
+       f"for {len(spec['requirement_ids'])} requirements; {len(scan.warnings)} warnings")
 
 
 @step("profile")
-def profile_node(state: PipelineState, ctx: RunContext) -> Update:
+def profile_node(state: PipelineState, ctx: RunContext) -> Step:
     """Who the firm is (company.toml, then what its policies state) and which requirements bind it."""
     from pathlib import Path
 
@@ -349,11 +357,10 @@ def profile_node(state: PipelineState, ctx: RunContext) -> Update:
     origins = [f.origin for f in profile.facts().values()]
     source = (f"{origins.count('file')} fields from {Path(profile.file).name}, " if profile.file else "") + \
         f"{origins.count('inferred')} inferred"
-    return {
+    return Step({
         "profile": profile, "not_applicable": result.not_applicable, "requirements": result.applicable,
         "warnings": warnings,
-        "_detail": f"{source}; {len(result.applicable)} requirements apply, {len(result.not_applicable)} not applicable",
-    }
+    }, f"{source}; {len(result.applicable)} requirements apply, {len(result.not_applicable)} not applicable")
 
 
 def pack_requirement(req_id: str, jurisdiction: str) -> PackRequirement | None:
@@ -369,7 +376,7 @@ def pack_requirement(req_id: str, jurisdiction: str) -> PackRequirement | None:
 
 
 @step("assess")
-def assess_node(task: AssessTask, ctx: RunContext) -> Update:
+def assess_node(task: AssessTask, ctx: RunContext) -> Step:
     """Embedded rules for pack requirements; the model, when configured, judges every requirement."""
     spec = task.get("scan") or scan_spec(task["requirements"], task["jurisdiction"], live=ctx.client is not None)
     if ctx.client is not None and not spec.get("live"):
@@ -381,13 +388,13 @@ def assess_node(task: AssessTask, ctx: RunContext) -> Update:
     if scan is not None:
         results = {a.requirement_id: a for a in conflicts.merge_all(list(results.values()), scan.conflicts)}
     web_reqs = [r for r in task["requirements"] if r.id not in results]
-    update: Update = {"warnings": warnings}
+    done = Step({"warnings": warnings})
     if ctx.client is not None and scan is not None and scan.documents:
         try:
             judged, usage = live.assess(ctx.client, task["requirements"], list(scan.passages.get(task["domain"], ())),
                                         scan.docs())
         except ModelError as err:
-            update = fallback(update, err, f"Assessment of {task['domain']}")
+            done = fallback(done, err, f"Assessment of {task['domain']}")
         else:
             # A model verdict replaces the rules' one when it brings evidence found in the policy text, or
             # when the rules found none; it never erases quoted evidence the rules did find.
@@ -396,7 +403,7 @@ def assess_node(task: AssessTask, ctx: RunContext) -> Update:
                 rule = results.get(rid)
                 if rule is None or a.evidence or (a.status == "not_met" and not rule.evidence):
                     results[rid] = conflicts.merge(a, rule.conflicts) if rule is not None else a
-            update.update(_engine="live", _tokens=(usage.tokens_in, usage.tokens_out))
+            done = replace(done, engine="live", tokens=(usage.tokens_in, usage.tokens_out))
     for web_req in web_reqs:
         results.setdefault(web_req.id, Assessment(
             requirement_id=web_req.id, status="insufficient_evidence",
@@ -405,8 +412,8 @@ def assess_node(task: AssessTask, ctx: RunContext) -> Update:
     counts: dict[str, int] = {}
     for a in results.values():
         counts[a.status] = counts.get(a.status, 0) + 1
-    return {**update, "assessments": list(results.values()),
-            "_detail": update.get("_detail", "") + f"{task['domain']}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))}
+    return replace(done, update={**done.update, "assessments": list(results.values())},
+                   detail=done.detail + f"{task['domain']}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
 
 
 def passages_for(requirements, docs, limit: int = scanning.PASSAGES) -> list[tuple[str, int, int, str]]:  # noqa: ANN001
@@ -419,19 +426,17 @@ def passages_for(requirements, docs, limit: int = scanning.PASSAGES) -> list[tup
 
 
 @step("gaps")
-def gaps_node(state: PipelineState, ctx: RunContext) -> Update:
+def gaps_node(state: PipelineState, ctx: RunContext) -> Step:
     domain_of = {r.id: r.domain for r in state["requirements"]}
     status = coverage.compliance_status(domain_of, state.get("assessments", []))
     titles = {s.id: s.title for s in state.get("sources", [])}
     found = gapmod.build_gaps(state["requirements"], state.get("assessments", []), status, titles)
-    return {
-        "compliance_status": status, "gaps": found, "drafts": None,
-        "_detail": f"{len(found)} gaps: " + ", ".join(f"{g.id} {g.priority}" for g in found),
-    }
+    return Step({"compliance_status": status, "gaps": found, "drafts": None},
+                f"{len(found)} gaps: " + ", ".join(f"{g.id} {g.priority}" for g in found))
 
 
 @step("draft")
-def draft_node(task: DraftTask, ctx: RunContext) -> Update:
+def draft_node(task: DraftTask, ctx: RunContext) -> Step:
     st = task["state"]
     gap = task["gap"]
     args = (gap, st["requirements"], {a.requirement_id: a for a in st.get("assessments", [])},
@@ -439,7 +444,7 @@ def draft_node(task: DraftTask, ctx: RunContext) -> Update:
     firm = st.get("profile")
     draft = drafting.draft_for_gap(*args, profile=firm)
     if ctx.client is None:
-        return {"drafts": [draft], "_detail": f"{draft.file_name} ({draft.kind})"}
+        return Step({"drafts": [draft]}, f"{draft.file_name} ({draft.kind})")
     evidence = [e for a in st.get("assessments", []) if a.requirement_id in gap.requirement_ids for e in a.evidence]
     context = "\n".join(prompts.fence(f"{e.file} L{e.line_start}-{e.line_end}", e.quote) for e in evidence[:12]) or "(no existing policy text)"
     gap_text = f"{gap.id} ({gap.priority}): {gap.requirement}. {gap.gap}"
@@ -448,19 +453,18 @@ def draft_node(task: DraftTask, ctx: RunContext) -> Update:
     try:
         tailored, usage = live.draft(ctx.client, gap_text, context, open_reqs, st["elements"], generic)
     except ModelError as err:
-        return fallback({"drafts": [draft], "_detail": draft.file_name}, err, f"Drafting {gap.id}")
+        return fallback(Step({"drafts": [draft]}, draft.file_name), err, f"Drafting {gap.id}")
     tokens = (usage.tokens_in, usage.tokens_out)
     if not tailored:
-        return {"drafts": [draft], "_engine": "embedded", "_status": "degraded", "_tokens": tokens,
-                "warnings": [f"Drafting {gap.id}: the model returned no section for the gap's requirement ids; the embedded draft was kept."],
-                "_detail": f"{draft.file_name} (model draft rejected)"}
+        return Step({"drafts": [draft], "warnings": [
+            f"Drafting {gap.id}: the model returned no section for the gap's requirement ids; the embedded draft was kept."]},
+            f"{draft.file_name} (model draft rejected)", "embedded", "degraded", tokens)
     detail = f"{draft.file_name} ({draft.kind}); {len(tailored)}/{len(open_reqs)} sections tailored"
-    return {"drafts": [drafting.draft_for_gap(*args, tailored=tailored, profile=firm)], "_engine": "live", "_tokens": tokens,
-            "_detail": detail}
+    return Step({"drafts": [drafting.draft_for_gap(*args, tailored=tailored, profile=firm)]}, detail, "live", tokens=tokens)
 
 
 @step("write_outputs")
-def write_node(state: PipelineState, ctx: RunContext) -> Update:
+def write_node(state: PipelineState, ctx: RunContext) -> Step:
     from agent.render.docx import draft_docx
     from tools.writer import SafeWriter
 
@@ -470,7 +474,7 @@ def write_node(state: PipelineState, ctx: RunContext) -> Update:
     if state.get("write_drafts") is False:
         outputs = [DraftOutput(gap_ids=d.gap_ids, title=d.title, category=d.category, kind=d.kind, modifies=d.modifies,
                                path=d.file_name, action="proposed") for d in drafts]
-        return {"outputs": outputs, "_detail": f"{len(outputs)} drafts proposed, none written (awaiting confirmation)"}
+        return Step({"outputs": outputs}, f"{len(outputs)} drafts proposed, none written (awaiting confirmation)")
     with SafeWriter(state["out_dir"]) as writer:
         for d in drafts:
             res = writer.write(d.file_name, d.body)
@@ -494,10 +498,8 @@ def write_node(state: PipelineState, ctx: RunContext) -> Update:
         for path, written_as in kept
     ]
     counts = {a: sum(1 for o in outputs if o.action == a) for a in ("written", "unchanged", "kept_human_edit")}
-    return {
-        "outputs": outputs, "warnings": warnings,
-        "_detail": ", ".join(f"{n} {a.replace('_', ' ')}" for a, n in counts.items() if n) or "nothing to write",
-    }
+    return Step({"outputs": outputs, "warnings": warnings},
+                ", ".join(f"{n} {a.replace('_', ' ')}" for a, n in counts.items() if n) or "nothing to write")
 
 
 @step("report")

@@ -46,7 +46,7 @@ def test_a_new_user_session_without_keys(agent_exe: str, isolated: Path) -> None
     child.expect(PROMPT)
     answer = child.before
     assert "No model is configured" in answer
-    assert re.search(r"Cited: \[afsa-[a-z-]+\]", answer) and "orderly.myafsa.com" in answer and "as of 2026-" in answer
+    assert re.search(r"Cited: \[afsa-[a-z-]+\]", answer) and "orderly.myafsa.com" in answer and "retrieved 2026-" in answer
 
     # /run shows progress and a summary; drafts are proposed, nothing is written yet
     child.sendline("/run stablecoin KZ")

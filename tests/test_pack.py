@@ -31,8 +31,8 @@ def test_every_item_has_a_resolvable_dated_source(code: str) -> None:
         for c in item.citations:
             s = sources[c.source_id]
             assert s.url or s.legal_id, f"{label}: source {s.id} has no URL or legal identifier"
-            assert s.as_of <= dt.date.today()
-            assert s.date is None or s.date <= s.as_of, f"{s.id}: dated after its as-of stamp"
+            assert s.retrieved <= dt.date.today()
+            assert s.published is None or s.published <= s.retrieved, f"{s.id}: published after it was retrieved"
     for item in [*pack.facts, *pack.requirements]:
         assert item.as_of <= dt.date.today()
 

@@ -69,7 +69,7 @@ class Index:
                 (p.code, "requirement", r.id, " ".join(r.topics), f"{r.title}. {r.obligation}")
                 for r in p.requirements
             ]
-            rows += [(p.code, "source", s.id, "", f"{s.title}. {' '.join(s.quotes)}") for s in p.sources]
+            rows += [(p.code, "source", s.id, "", f"{s.title}. {' '.join(s.texts)}") for s in p.sources]
         self._db.executemany("INSERT INTO items VALUES (?,?,?,?,?)", rows)
 
     def search(self, query: str, *, limit: int = 8, kinds: tuple[str, ...] = ()) -> list[Hit]:

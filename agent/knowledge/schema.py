@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Literal, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from agent.models import (
     ACTIVITIES,
@@ -24,6 +24,27 @@ from agent.models import (
 Section = Literal["status", "pillar", "analysis", "consideration", "uncertainty"]
 
 
+class PackQuote(Frozen):
+    """A verbatim passage, where and when it was seen, and the stored text around it."""
+
+    text: str = Field(min_length=1)
+    url: str = Field(description="The page where the quote was read (a section page, not the act's home page)")
+    retrieved: dt.date = Field(description="When the page text was read")
+    locator: str | None = None
+    excerpt: str = Field(description="The quote with the text around it, as it appeared on the page")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the excerpt's UTF-8 bytes")
+
+
+class Amendment(Frozen):
+    """A known later change the source's quotes may predate."""
+
+    title: str
+    date: dt.date | None = None
+    reference: str = Field(description="URL or legal identifier of the amending text")
+    note: str = ""
+    incorporated: bool = Field(default=False, description="True once the quotes were checked against the amended text")
+
+
 class PackSource(Frozen):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -31,9 +52,18 @@ class PackSource(Frozen):
     legal_id: str | None = None
     publisher: str
     tier: Tier
-    date: dt.date | None = Field(default=None, description="Date of the document (enacted, published)")
-    as_of: dt.date = Field(description="When the pack author last checked the source")
-    quotes: tuple[str, ...] = Field(
+    published: dt.date | None = Field(
+        default=None, validation_alias=AliasChoices("published", "date"),
+        description="Date of the document (enacted, adopted, issued)")
+    retrieved: dt.date = Field(
+        validation_alias=AliasChoices("retrieved", "as_of"),
+        description="Latest retrieval of its quotes (or when its identifier was checked)")
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    official_url: str | None = Field(default=None, description="For a repost: where the official text lives")
+    amendments: tuple[Amendment, ...] = ()
+    # Plain strings are version-1 quotes: loadable, but `agent pack verify` fails them (no page, no excerpt).
+    quotes: tuple[PackQuote | str, ...] = Field(
         default=(), description="Verbatim passages from the source the pack relies on"
     )
 
@@ -41,9 +71,27 @@ class PackSource(Frozen):
     def _locatable(self) -> PackSource:
         if not (self.url or self.legal_id):
             raise ValueError(f"source {self.id!r} needs a url or a legal identifier")
-        if self.url and not self.url.startswith("https://"):
-            raise ValueError(f"source {self.id!r}: url must be https")
+        for url in (self.url, self.official_url, *(q.url for q in self.quotes if isinstance(q, PackQuote))):
+            if url and not url.startswith("https://"):
+                raise ValueError(f"source {self.id!r}: url must be https ({url})")
         return self
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return tuple(q if isinstance(q, str) else q.text for q in self.quotes)
+
+    @property
+    def stored_text(self) -> str:
+        """Everything stored from the source: excerpts (or, for version-1 quotes, the quotes)."""
+        return "\n".join(q if isinstance(q, str) else q.excerpt for q in self.quotes)
+
+    def page_of(self, quote: str | None) -> str | None:
+        """The page where a cited quote (or part of one) was seen."""
+        if quote:
+            for q in self.quotes:
+                if isinstance(q, PackQuote) and norm(quote) in norm(q.text):
+                    return q.url
+        return None
 
 
 class PackCitation(Frozen):
@@ -221,6 +269,9 @@ class Pack(Frozen):
     legislation: tuple[PackLegislation, ...] = ()
     requirements: tuple[PackRequirement, ...] = ()
 
+    def source(self, source_id: str) -> PackSource | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
     @model_validator(mode="after")
     def _integrity(self) -> Pack:
         from agent.knowledge.lexicon import expand
@@ -237,7 +288,7 @@ class Pack(Frozen):
                 src = by_id.get(c.source_id)
                 if src is None:
                     raise ValueError(f"{owner}: unknown source {c.source_id!r}")
-                if c.quote and not any(_norm(c.quote) in _norm(q) for q in src.quotes):
+                if c.quote and not any(norm(c.quote) in norm(q) for q in src.texts):
                     raise ValueError(f"{owner}: quote not found in the quotes of source {c.source_id!r}")
 
         for f in self.facts:
@@ -272,9 +323,14 @@ def _check_quantity(r: PackRequirement, q: Quantity, sources: dict[str, PackSour
     """A figure must come from the requirement's own cited, verbatim quote."""
     if q.source_id not in sources:
         raise ValueError(f"{r.id}: quantity cites unknown source {q.source_id!r}")
-    if not any(c.source_id == q.source_id and c.quote and _norm(q.quote) in _norm(c.quote) for c in r.citations):
+    if not any(c.source_id == q.source_id and c.quote and norm(q.quote) in norm(c.quote) for c in r.citations):
         raise ValueError(f"{r.id}: quantity quote is not part of a quote the requirement cites from {q.source_id!r}")
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
+QUOTE_MARKS = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                              "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"'})
+
+
+def norm(text: str) -> str:
+    """Case, whitespace and curly quote marks folded, for finding a quote in stored text."""
+    return " ".join(text.translate(QUOTE_MARKS).lower().split())

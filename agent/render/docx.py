@@ -95,7 +95,8 @@ def draft_docx(doc: DraftDocument) -> bytes:
             for c in group:
                 if c.quote:
                     state = "verified" if c.verified else "awaiting verification"
-                    st.add(f'{c.locator or "quote"}: "{c.quote}" ({state})', "List Bullet 2")
+                    seen = f"; seen at {c.page}" if c.page and c.page != first.where else ""
+                    st.add(f'{c.locator or "quote"}: "{c.quote}" ({state}{seen})', "List Bullet 2")
                 elif c.locator:
                     st.add(c.locator, "List Bullet 2")
     if doc.placeholders:

@@ -58,7 +58,8 @@ def draft_markdown(doc: DraftDocument) -> str:
             for c in group:
                 if c.quote:
                     state = "verified" if c.verified else "awaiting verification"
-                    out.append(f'  - {c.locator or "quote"}: "{c.quote}" ({state})')
+                    seen = f"; seen at {c.page}" if c.page and c.page != first.where else ""
+                    out.append(f'  - {c.locator or "quote"}: "{c.quote}" ({state}{seen})')
                 elif c.locator:
                     out.append(f"  - {c.locator}")
         out.append("")
