@@ -75,6 +75,7 @@ class Scope(Frozen):
     regime_hint: str | None = Field(
         default=None, description="Sub-regime named in the query, e.g. 'AIFC'"
     )
+    notes: tuple[str, ...] = Field(default=(), description="How the query was read, e.g. a subject mapped to the nearest topic")
 
 
 # --- sources and citations --------------------------------------------------

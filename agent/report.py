@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agent.conflicts import describe, where
@@ -12,6 +13,7 @@ from agent.models import (
     Citation,
     Claim,
     FirmProfile,
+    Gap,
     KeyQuoteSource,
     RunInfo,
     RunReport,
@@ -145,6 +147,7 @@ def render_markdown(r: RunReport) -> str:
         + (f" ({run.scope.regime_hint})" if run.scope.regime_hint else "") + "  ",
         f"Engines: {_engines(run.steps)} · Knowledge pack {run.pack} v{run.pack_version}, as of {run.pack_as_of}"
         + (f" · Version {run.version} (re-run from {run.rerun_from})" if run.version > 1 else ""), "",
+        *([f"How the query was read: {' '.join(run.scope.notes)}", ""] if run.scope.notes else []),
     ])
     if r.comparison is not None:
         from agent.compare import summary_lines
@@ -226,47 +229,74 @@ def _appendix(r: RunReport, number: Mapping[str, int]) -> list[str]:
     return out
 
 
-def _gap_section(r: RunReport, number: Mapping[str, int]) -> list[str]:
-    by_req = {a.requirement_id: a for a in r.assessments}
-    crit = [g for g in r.gaps if g.priority == "critical"]
-    out = ["# Gap Analysis Report", "", "## Executive Summary", ""]
-    if r.run.policies.folder is None:
-        out.append("No policy folder was supplied, so no requirement could be shown to be met; every domain below is a drafting target.")
-    else:
-        met = sum(1 for a in r.assessments if a.status == "met")
-        out.append(
-            f"{len(r.run.policies.documents)} policy document(s) were assessed against {len(r.requirements)} requirement(s): "
-            f"{met} met, {sum(1 for a in r.assessments if a.status == 'partial')} partial, "
-            f"{sum(1 for a in r.assessments if a.status == 'not_met')} not met, "
-            f"{sum(1 for a in r.assessments if a.status == 'insufficient_evidence')} with insufficient evidence. "
-            f"{len(r.gaps)} gap(s) found, {len(crit)} critical."
-        )
-    if r.not_applicable:
-        out[-1] += f" {len(r.not_applicable)} requirement(s) do not apply to this firm (see *Not Applicable*)."
+@dataclass(frozen=True)
+class GapOverview:
+    """What the gap section says, before it is written: counts, conflicts and the gaps by priority."""
+
+    documents: int | None  # None: no policy folder
+    requirements: int
+    by_status: dict[str, int]
+    gaps: int
+    critical: int
+    not_applicable: int
+    conflict_files: tuple[str, ...]
+    conflicts: int
+    by_priority: tuple[tuple[str, tuple[Gap, ...]], ...]
+
+
+def gap_overview(r: RunReport) -> GapOverview:
+    statuses = ("met", "partial", "not_met", "insufficient_evidence")
     conflicts = [c for a in r.assessments for c in a.conflicts]
-    if conflicts:
-        out.append(
-            f"{len(conflicts)} policy statement(s) contradict a figure the rules require "
-            f"({'; '.join(sorted({c.file for c in conflicts}))}); each is named below with what to change."
-        )
-    out.append("")
+    return GapOverview(
+        documents=None if r.run.policies.folder is None else len(r.run.policies.documents),
+        requirements=len(r.requirements),
+        by_status={st: sum(1 for a in r.assessments if a.status == st) for st in statuses},
+        gaps=len(r.gaps), critical=sum(1 for g in r.gaps if g.priority == "critical"),
+        not_applicable=len(r.not_applicable),
+        conflict_files=tuple(sorted({c.file for c in conflicts})), conflicts=len(conflicts),
+        by_priority=tuple((p, group) for p in ("critical", "high", "medium", "low")
+                          if (group := tuple(g for g in r.gaps if g.priority == p))),
+    )
+
+
+def _gap_summary_lines(o: GapOverview) -> list[str]:
+    if o.documents is None:
+        lines = ["No policy folder was supplied, so no requirement could be shown to be met; every domain below is a drafting target."]
+    else:
+        n = o.by_status
+        lines = [f"{o.documents} policy document(s) were assessed against {o.requirements} requirement(s): "
+                 f"{n['met']} met, {n['partial']} partial, {n['not_met']} not met, "
+                 f"{n['insufficient_evidence']} with insufficient evidence. {o.gaps} gap(s) found, {o.critical} critical."]
+    if o.not_applicable:
+        lines[-1] += f" {o.not_applicable} requirement(s) do not apply to this firm (see *Not Applicable*)."
+    if o.conflicts:
+        lines.append(f"{o.conflicts} policy statement(s) contradict a figure the rules require "
+                     f"({'; '.join(o.conflict_files)}); each is named below with what to change.")
+    return lines
+
+
+def _gap_lines(g: Gap, by_req: Mapping[str, Any], number: Mapping[str, int]) -> list[str]:
+    return [
+        f"### {g.id}: {PROFILES[g.domain].label} ({g.category})", "",
+        f"**Requirement:** {g.requirement}", "",
+        f"**Current Status:** {g.current_status}", "",
+        f"**Gap:** {g.gap}", "",
+        *_conflict_lines(g.requirement_ids, by_req, number),
+        f"**Impact:** {g.impact}", "",
+        f"**Recommendation:** {g.recommendation}", "",
+        f"**Requirement ids:** {', '.join(g.requirement_ids)} · **Sources:**{_refs(g.citations, number)}", "",
+    ]
+
+
+def _gap_section(r: RunReport, number: Mapping[str, int]) -> list[str]:
+    overview = gap_overview(r)
+    by_req = {a.requirement_id: a for a in r.assessments}
+    out = ["# Gap Analysis Report", "", "## Executive Summary", "", *_gap_summary_lines(overview), ""]
     out += _profile_section(r)
-    for prio in ("critical", "high", "medium", "low"):
-        group = [g for g in r.gaps if g.priority == prio]
-        if not group:
-            continue
+    for prio, group in overview.by_priority:
         out += [f"## {prio.capitalize()} Priority Gaps", ""]
         for g in group:
-            out += [
-                f"### {g.id}: {PROFILES[g.domain].label} ({g.category})", "",
-                f"**Requirement:** {g.requirement}", "",
-                f"**Current Status:** {g.current_status}", "",
-                f"**Gap:** {g.gap}", "",
-                *_conflict_lines(g.requirement_ids, by_req, number),
-                f"**Impact:** {g.impact}", "",
-                f"**Recommendation:** {g.recommendation}", "",
-                f"**Requirement ids:** {', '.join(g.requirement_ids)} · **Sources:**{_refs(g.citations, number)}", "",
-            ]
+            out += _gap_lines(g, by_req, number)
     out += ["## Compliance Status", ""]
     out += [f"{_ICON[s]} **{d}**: {s}" + "  " for d, s in r.compliance_status.items()]
     out.append("")

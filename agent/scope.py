@@ -95,6 +95,22 @@ TOPIC_PHRASES: dict[Topic, tuple[str, ...]] = {
     ),
 }
 
+# Subjects without a topic of their own, read as the nearest topics; the report says so.
+NEAREST_TOPICS: dict[str, tuple[tuple[Topic, ...], tuple[str, ...]]] = {
+    "staking and lending": (("custody", "retail_trading"), (
+        "staking", "stake", "staking service", "lending", "crypto lending", "lend", "borrowing", "yield", "earn",
+        "staking lending")),
+    "DeFi": (("regulatory_status", "exchange"), (
+        "defi", "decentralised finance", "decentralized finance", "dex", "decentralised exchange",
+        "decentralized exchange", "liquidity pool", "amm")),
+    "NFTs": (("regulatory_status",), ("nft", "non fungible token", "nft marketplace")),
+    "token offerings": (("regulatory_status", "licensing"), (
+        "ico", "initial coin offering", "token offering", "token sale", "white paper", "whitepaper", "ieo", "sto")),
+    "derivatives": (("exchange", "retail_trading"), (
+        "derivative", "perpetual", "perp", "margin trading", "leverage", "leveraged trading", "cfd")),
+    "crypto ATMs": (("payments", "aml_ctf"), ("atm", "crypto atm", "bitcoin atm", "crypto kiosk")),
+}
+
 # Words that may appear around the topic and the jurisdiction without changing the scope.
 FILLER_PHRASES: tuple[str, ...] = (
     # the asset class itself
@@ -106,6 +122,8 @@ FILLER_PHRASES: tuple[str, ...] = (
     "service", "provider", "service provider", "business", "company", "firm", "activity",
     "operation", "operate", "operating", "operator", "issuer", "issuance", "issuing", "issue",
     "launch", "launching", "setup", "set up", "setting up", "start", "starting", "platform",
+    "run", "running", "open", "opening", "offer", "offering", "provide", "providing", "sell", "selling",
+    "do business", "doing business", "want", "plan", "planning", "customer", "client", "user",
     # the law in general
     "requirement", "requirements", "rule", "rules", "regulation", "regulations", "regulatory", "regulated", "regulating", "regulator",
     "law", "legal", "lawful", "allowed", "permitted", "legislation", "framework", "landscape",
@@ -117,7 +135,8 @@ FILLER_PHRASES: tuple[str, ...] = (
     "the", "to", "at", "by", "from", "into", "it", "be", "no", "so", "this", "that", "there",
     "any", "all", "when", "where", "who", "why", "will", "would", "have", "has", "new", "current", "latest", "country", "jurisdiction",
     "market", "local", "please", "show", "tell", "give", "explain", "summary", "check", "analysis",
-    "analyse", "analyze", "gap", "policy", "eg", "ie", "etc",
+    "analyse", "analyze", "gap", "policy", "eg", "ie", "etc", "if", "as", "like", "know", "help",
+    "required", "necessary", "they", "their", "them", "its", "one", "own", "here", "there", "do i need",
 )
 
 # ISO codes that are also English words; such a code counts only when written in capitals.
@@ -154,9 +173,31 @@ JURISDICTION_ALIASES: tuple[tuple[str, str, str | None, bool], ...] = (
     ("abu dhabi", "AE", None, False),
     ("uae", "AE", None, False),
     ("emirates", "AE", None, False),
+    ("fsra", "AE", "ADGM", True),
+    ("financial services regulatory authority", "AE", "ADGM", True),
+    ("dfsa", "AE", "DIFC", True),
+    ("dubai financial services authority", "AE", "DIFC", True),
+    ("cbuae", "AE", "federal", True),
+    ("central bank of the uae", "AE", "federal", True),
+    ("central bank of the united arab emirates", "AE", "federal", True),
+    ("securities and commodities authority", "AE", "federal", True),
+    ("onshore uae", "AE", "federal", True),
+    ("almaty", "KZ", None, False),
+    ("national bank of kazakhstan", "KZ", "national", True),
+    ("ardfm", "KZ", "national", True),
     ("eu", "EU", None, False),
     ("european union", "EU", None, False),
     ("europe", "EU", None, False),
+    ("mica", "EU", None, False),
+    ("markets in crypto assets", "EU", None, False),
+    ("markets in crypto assets regulation", "EU", None, False),
+    ("tfr", "EU", None, False),
+    ("transfer of funds regulation", "EU", None, False),
+    ("esma", "EU", None, False),
+    ("european securities and markets authority", "EU", None, False),
+    ("eba", "EU", None, False),
+    ("european banking authority", "EU", None, False),
+    ("amla", "EU", None, False),
     ("uk", "GB", None, False),
     ("great britain", "GB", None, False),
     ("britain", "GB", None, False),
@@ -268,6 +309,7 @@ class _Index:
     filler: frozenset[tuple[str, ...]]  # stemmed keys
     max_len: int
     corrections: dict[str, str]  # folded phrase -> how to write it, for difflib
+    nearest: dict[tuple[str, ...], str]  # stemmed key of a subject without a topic -> NEAREST_TOPICS label
 
 
 def _country_display(country: object) -> str:
@@ -320,6 +362,12 @@ def _index() -> _Index:
         for phrase in phrases:
             topics.setdefault(_stem_key(phrase), topic)
             corrections.setdefault(" ".join(_key(phrase)), phrase)
+    nearest: dict[tuple[str, ...], str] = {}
+    for label, (near, phrases) in NEAREST_TOPICS.items():
+        for phrase in phrases:
+            topics.setdefault(_stem_key(phrase), near[0])
+            nearest[_stem_key(phrase)] = label
+            corrections.setdefault(" ".join(_key(phrase)), phrase)
     filler = frozenset(_stem_key(p) for p in FILLER_PHRASES)
     for phrase in FILLER_PHRASES:
         if len(phrase) >= 4:
@@ -330,7 +378,7 @@ def _index() -> _Index:
         c for c in codes if c in _ENGLISH_CODES or c in single_words or _stem(c) in single_words
     )
     max_len = max(len(k) for k in (*names, *topics, *filler))
-    return _Index(names, codes, english_codes, display, topics, filler, max_len, corrections)
+    return _Index(names, codes, english_codes, display, topics, filler, max_len, corrections, nearest)
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -564,13 +612,28 @@ def parse_scope(query: str) -> Scope:
         )
     hint = strong_hints[0] if strong_hints else (weak_hints[0] if weak_hints else None)
 
-    topics = tuple(dict.fromkeys(m.topic for m in matches if m.kind == "topic" and m.topic is not None))
+    found: list[Topic] = []
+    notes: list[str] = []
+    for m in matches:
+        if m.kind != "topic" or m.topic is None:
+            continue
+        label = index.nearest.get(tuple(t.stem for t in tokens[m.first : m.last]))
+        if label is None:
+            found.append(m.topic)
+            continue
+        near = NEAREST_TOPICS[label][0]
+        found += near
+        note = (f'"{_text(prepared, tokens, m)}" has no topic of its own ({label}); it was read as the nearest: '
+                f"{', '.join(t.replace('_', ' ') for t in near)}.")
+        notes.append(note)
+    topics = tuple(dict.fromkeys(found))
     return Scope(
         query=stripped,
         topics=topics or ("regulatory_status",),
         jurisdiction=code,
         jurisdiction_name=index.display[code],
         regime_hint=hint,
+        notes=tuple(dict.fromkeys(notes)),
     )
 
 

@@ -85,7 +85,7 @@ def fallback(done: Step, err: Exception, what: str) -> Step:
 @step("scope")
 def scope_node(state: PipelineState, ctx: RunContext) -> Step:
     pack, baseline = embedded.select_pack(state["scope"])
-    warnings = []
+    warnings = [f"Query: {note}" for note in state["scope"].notes]
     if baseline:
         warnings.append(
             f"No knowledge pack for {state['scope'].jurisdiction_name}: requirements come from the "

@@ -9,7 +9,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from agent.knowledge import load
+from agent.knowledge import available, load
 from agent.models import TOPICS
 from agent.progress import Progress
 from agent.render.lint import lint
@@ -18,7 +18,7 @@ from agent.scope import parse_scope
 from agent.wording import statement
 from tests.conftest import EXAMPLES
 
-PACK = [r for code in ("KZ", "INTL") for r in load(code).requirements]
+PACK = [r for code in available() for r in load(code).requirements]
 
 
 def run(query: str, tmp: Path, policies: Path | None = None, out: str = "out"):  # noqa: ANN201

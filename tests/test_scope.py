@@ -434,3 +434,59 @@ def test_importing_scope_does_not_import_pycountry():
     code = "import sys, agent.scope; print('pycountry' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("query", "topics", "code", "hint"),
+    [
+        ("what licence do I need to run a crypto exchange in Astana?", ("licensing", "exchange"), "KZ", "AIFC"),
+        ("custody Almaty", ("custody",), "KZ", None),
+        ("MiCA stablecoin", ("stablecoin",), "EU", None),
+        ("stablecoins under the Markets in Crypto-Assets Regulation", ("stablecoin",), "EU", None),
+        ("travel rule under the TFR", ("aml_ctf",), "EU", None),
+        ("exchange UAE", ("exchange",), "AE", None),
+        ("custody Dubai", ("custody",), "AE", "VARA"),
+        ("FSRA custody", ("custody",), "AE", "ADGM"),
+        ("licensing with the DFSA", ("licensing",), "AE", "DIFC"),
+        ("stablecoin under the CBUAE", ("stablecoin",), "AE", "federal"),
+        ("payments Abu Dhabi", ("payments",), "AE", None),
+        ("exchange licensing National Bank of Kazakhstan", ("exchange", "licensing"), "KZ", "national"),
+    ],
+)
+def test_laws_regulators_cities_and_whole_questions(query, topics, code, hint):
+    scope = parse_scope(query)
+    assert (scope.topics, scope.jurisdiction, scope.regime_hint) == (topics, code, hint)
+    assert scope.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("query", "topics", "word"),
+    [
+        ("staking Kazakhstan", ("custody", "retail_trading"), "staking"),
+        ("DeFi KZ", ("regulatory_status", "exchange"), "DeFi"),
+        ("NFT marketplace UAE", ("regulatory_status",), "NFT marketplace"),
+        ("crypto lending in the DIFC", ("custody", "retail_trading"), "crypto lending"),
+        ("ICO EU", ("regulatory_status", "licensing"), "ICO"),
+    ],
+)
+def test_subjects_without_a_topic_map_to_the_nearest_and_say_so(query, topics, word):
+    scope = parse_scope(query)
+    assert scope.topics == topics
+    assert len(scope.notes) == 1 and scope.notes[0].startswith(f'"{word}" has no topic of its own')
+
+
+def test_unknown_input_still_fails_with_suggestions():
+    with pytest.raises(ScopeError) as err:
+        parse_scope("stakng Kazakstan")
+    assert err.value.suggestions
+
+
+
+def test_the_report_says_how_a_subject_without_a_topic_was_read(isolated):
+    from tests.test_drafts import run
+
+    report = run("staking Kazakhstan", isolated)
+    md = next((isolated / "out" / "reports").glob("*/report.md")).read_text(encoding="utf-8")
+    opening = md.split("# Requirements")[0]
+    assert 'How the query was read: "staking" has no topic of its own' in opening
+    assert set(report.run.scope.topics) == {"custody", "retail_trading"}
