@@ -69,6 +69,11 @@ def research(scope: Scope) -> tuple[list[Source], list[Finding], list[Requiremen
         for f in pack.facts
         if set(f.topics) & set(scope.topics) and (regime is None or regime in f.regimes)
     ]
+    findings[:0] = [
+        Finding(id=f"authority-{i}", section="pillar", text=f"{a.name} {a.role}.",
+                citations=tuple(to_citation(c, pack) for c in a.citations), regimes=a.regimes, baseline=baseline)
+        for i, a in enumerate(pack.authorities, start=1) if regime is None or regime in a.regimes
+    ]
     for st in pack.statuses:
         if st.topic in scope.topics:
             findings.insert(0, Finding(
@@ -117,15 +122,31 @@ def _claims(findings: Sequence[Finding], section: str) -> tuple[Claim, ...]:
     return tuple(Claim(text=f.text, citations=f.citations) for f in findings if f.section == section)
 
 
-def headline(pack: Pack, requirements: Sequence[Requirement], sources: Mapping[str, Source]) -> list[str]:
-    """Who regulates, which licences apply and the key figures, each traceable to requirement ids."""
+def governing_law(pack: Pack, topics: Sequence[str], limit: int = 4) -> list[str]:
+    """The pack's laws and rules for the topics, those whose first listed topic is asked about first."""
+    rows = [(min(leg.topics.index(t) for t in topics if t in leg.topics), i, leg)
+            for i, leg in enumerate(pack.legislation) if set(leg.topics) & set(topics)]
+    return [f"{leg.name}" + (f" ({leg.identifier})" if leg.identifier else "") for _, _, leg in sorted(rows)[:limit]]
+
+
+def headline(pack: Pack, requirements: Sequence[Requirement], sources: Mapping[str, Source],
+             topics: Sequence[str] = ()) -> list[str]:
+    """Governing law, who regulates, which licences apply and the key figures, each traceable to the pack."""
     from agent.quantities import rule_text
 
     out = []
-    regulators = sorted({sources[c.source_id].publisher for r in requirements if not r.baseline for c in r.citations
-                         if c.source_id in sources and sources[c.source_id].tier == "regulator"})
-    if regulators:
-        out.append(f"Regulated by: {'; '.join(regulators)}.")
+    laws = governing_law(pack, topics) if topics else []
+    if laws:
+        out.append(f"Governing law: {'; '.join(laws)}.")
+    regimes = {r.regime for r in requirements if not r.baseline}
+    authorities = [a for a in pack.authorities if set(a.regimes) & regimes]
+    if authorities:
+        out.append("Regulated by: " + "; ".join(f"{a.name}, which {a.role}" for a in authorities) + ".")
+    else:  # a pack without authorities: the regulators whose own texts the requirements cite
+        regulators = sorted({sources[c.source_id].publisher for r in requirements if not r.baseline for c in r.citations
+                             if c.source_id in sources and sources[c.source_id].tier == "regulator"})
+        if regulators:
+            out.append(f"Regulated by: {'; '.join(regulators)}.")
     licences = [r for r in requirements if r.domain == "licensing_and_authorization" and not r.baseline]
     if licences:
         out.append("Licences and authorisations: " + "; ".join(f"{r.title} ({r.id})" for r in licences) + ".")
@@ -163,7 +184,7 @@ def analyze(
             f"The knowledge pack holds no local law for {scope.jurisdiction_name}; this analysis rests on "
             "international standards (baseline) and must not be read as a statement of local law."
         )
-    summary_parts += headline(pack, requirements, by_id)
+    summary_parts += headline(pack, requirements, by_id, scope.topics)
     summary_parts.append(
         f"{len(requirements)} requirement(s) across {len(domains)} compliance domain(s) apply to "
         f"{', '.join(t.replace('_', ' ') for t in scope.topics)}; sources are current as of {pack.as_of}."

@@ -255,6 +255,15 @@ class TopicStatus(Frozen):
     citations: tuple[PackCitation, ...] = Field(min_length=1)
 
 
+class PackAuthority(Frozen):
+    """A regulator or supervisor, what it does for virtual-asset firms, and where (regime keys)."""
+
+    name: str
+    role: str = Field(description="What it does, no more than its citations say")
+    regimes: tuple[str, ...] = Field(min_length=1)
+    citations: tuple[PackCitation, ...] = Field(min_length=1)
+
+
 class Pack(Frozen):
     """One jurisdiction (or the international baseline, code 'INTL')."""
 
@@ -263,6 +272,7 @@ class Pack(Frozen):
     version: str
     as_of: dt.date
     regimes: dict[str, str] = Field(description="regime key -> human description")
+    authorities: tuple[PackAuthority, ...] = ()
     statuses: tuple[TopicStatus, ...] = ()
     sources: tuple[PackSource, ...] = Field(min_length=1)
     facts: tuple[PackFact, ...] = ()
@@ -313,6 +323,10 @@ class Pack(Frozen):
                         raise ValueError(f"{r.id}: bad pattern {pat!r}: {exc}") from exc
         for t in self.statuses:
             check(f"status:{t.topic}", t.citations)
+        for a in self.authorities:
+            check(a.name, a.citations)
+            if set(a.regimes) - set(self.regimes):
+                raise ValueError(f"{a.name}: unknown regime(s) {sorted(set(a.regimes) - set(self.regimes))}")
         for leg in self.legislation:
             if leg.source_id not in by_id:
                 raise ValueError(f"{leg.id}: unknown source {leg.source_id!r}")

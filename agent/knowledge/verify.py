@@ -104,6 +104,7 @@ def check_pack(pack: Pack, today: dt.date, strict: bool = False) -> PackCheck:
         result.stale += stale_items(src, today)
     cites = [(f.id, c) for f in pack.facts for c in f.citations] + [(r.id, c) for r in pack.requirements for c in r.citations]
     cites += [(f"status:{s.topic}", c) for s in pack.statuses for c in s.citations]
+    cites += [(a.name, c) for a in pack.authorities for c in a.citations]
     for owner, c in cites:
         result.counts["citations"] += 1
         cited = by_id.get(c.source_id)
