@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.models import RunReport, Source
+from agent.models import ComparisonReport, RunReport, Source
 from agent.textsafe import clean_text
 
 HELP = """Commands:
-  /run <topic> <jurisdiction>   run the full analysis (e.g. /run stablecoin KZ); drafts are proposed, not written
+  /run <topic> <jurisdiction>   run the full analysis (e.g. /run stablecoin KZ; several to compare: /run stablecoin EU vs AE); drafts are proposed, not written
   /gaps                         the gaps found by the last run in this thread
   /drafts                       the drafts the last run proposed, and whether they were written
   /draft <GAP-ID>               write one proposed draft to the output folder (asks you first)
@@ -164,8 +164,7 @@ def make_tools(env: ChatEnv) -> list[Any]:
     @tool
     def run_analysis(query: str) -> str:
         """Run the full research, gap analysis and drafting pipeline, e.g. query="stablecoin KZ". Drafts are proposed, not written."""
-        report = run_in_chat(env, query)
-        return summarize_run(report)
+        return run_text(env, query)
 
     @tool
     def show_gaps() -> str:
@@ -199,6 +198,30 @@ def run_in_chat(env: ChatEnv, query: str) -> RunReport:
     env.last_run_id = report.run.id
     env.sources = [s.id for s in report.sources]
     return report
+
+
+def run_text(env: ChatEnv, query: str) -> str:
+    """Run one jurisdiction (summary of its run) or several ("stablecoin EU vs Singapore": the comparison)."""
+    from agent.scope import parse_scopes
+
+    scopes = parse_scopes(query)  # ScopeError is shown to the user by the caller
+    if len(scopes) == 1:
+        return summarize_run(run_in_chat(env, query))
+    from agent.runner import run_comparison
+
+    compared = run_comparison(scopes, policies=env.policies, out_dir=env.out_dir, db_path=env.db_path,
+                              progress=env.progress, write_drafts=False, profile=env.profile)
+    return summarize_comparison(compared, env.out_dir)
+
+
+def summarize_comparison(c: ComparisonReport, out_dir: Path) -> str:
+    lines = [f"Comparison {c.run_id}: {' vs '.join(col.label for col in c.columns)}"]
+    for row in c.comparison_matrix:
+        if row.key in ("status", "regulators", "licences", "capital"):
+            lines.append(f"{row.label}: " + " | ".join(f"{col.label}: {cell.text[:120]}"
+                                                        for col, cell in zip(c.columns, row.cells, strict=True)))
+    lines.append(f"The full matrix, every cell cited: {out_dir / 'reports' / c.run_id / 'comparison.md'}")
+    return "\n".join(lines)
 
 
 def profile_text(env: ChatEnv) -> str:
@@ -509,11 +532,10 @@ class Session:
                 self.out("Usage: /run <topic> <jurisdiction>, e.g. /run stablecoin KZ")
                 return None
             try:
-                report = run_in_chat(self.env, arg)
+                text = run_text(self.env, arg)
             except ScopeError as exc:
                 self.out(exc.message + "".join(f"\n  - {s}" for s in exc.suggestions))
                 return None
-            text = summarize_run(report)
             self.out(text)
             self.record(line, text)
         elif name == "/gaps":

@@ -53,7 +53,7 @@ def root(
 
 @app.command()
 def run(
-    query: Annotated[str, typer.Argument(help='Topic and jurisdiction, e.g. "stablecoin KZ" or "custody AIFC".')],
+    query: Annotated[str, typer.Argument(help='Topic and jurisdiction, e.g. "stablecoin KZ" or "custody AIFC"; several to compare, e.g. "stablecoin EU vs Singapore".')],
     policies: Annotated[Path | None, typer.Option("--policies", "-p", help="Your policy folder (read-only): .md, .txt, .docx, .pdf, .csv, .xlsx.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder for drafts and reports [default: policies_out, or AGENT_OUT_DIR].")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="Firm profile (company.toml) [default: company.toml in the policy folder, else inferred from the policies].")] = None,
@@ -63,7 +63,7 @@ def run(
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
 ) -> None:
     """Research a jurisdiction, assess your policies against it and draft the missing policies."""
-    from agent.scope import ScopeError, parse_scope
+    from agent.scope import ScopeError, parse_scopes
     from agent.textsafe import clean_text
 
     chosen = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in (formats or "").split(",") if f.strip())) or None
@@ -71,7 +71,7 @@ def run(
         _fail(f"--format takes md, json and docx, comma-separated; got {formats!r}.", EXIT_BAD_INPUT)
 
     try:
-        scope = parse_scope(clean_text(query))
+        scopes = parse_scopes(clean_text(query))
     except ScopeError as exc:
         msg = exc.message + "".join(f"\n  - {s}" for s in exc.suggestions)
         _fail(msg, EXIT_BAD_INPUT)
@@ -84,6 +84,17 @@ def run(
     _check_profile(profile, policies)
     db_path = _folders(settings, policies=policies, out=out_dir)
     progress = Progress(enabled=False if (json_out or quiet) else None)
+    if len(scopes) > 1:
+        from agent.runner import run_comparison
+
+        compared = _guarded(lambda: run_comparison(scopes, policies=policies, out_dir=out_dir, db_path=db_path,
+                                                   progress=progress, profile=profile, formats=chosen), "comparison", debug)
+        if json_out:
+            sys.stdout.write(compared.model_dump_json(indent=2) + "\n")
+            return
+        _print_comparison(compared, out_dir)
+        return
+    scope = scopes[0]
     run_id = new_run_id()
     report = _guarded(lambda: run_pipeline(scope, policies=policies, out_dir=out_dir, db_path=db_path, progress=progress,
                                            run_id=run_id, profile=profile, formats=chosen), run_id, debug)
@@ -94,6 +105,27 @@ def run(
         sys.stdout.write(to_json(report))
         return
     _print_summary(report)
+
+
+def _print_comparison(compared, out_dir: Path) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    from agent.textsafe import markup_safe as safe
+
+    table = Table(title=f"Comparison {compared.run_id}", title_justify="left", show_lines=True)
+    table.add_column("")
+    for col in compared.columns:
+        table.add_column(safe(col.label))
+    for row in compared.comparison_matrix:
+        if row.key in ("status", "regulators", "licences", "capital"):
+            table.add_row(row.label, *(safe(c.text[:160]) for c in row.cells))
+    console = Console(highlight=False)
+    console.print(table)
+    console.print(f"Comparison report: {out_dir / 'reports' / compared.run_id / 'comparison.md'} (matrix first, every cell cited)")
+    for col in compared.columns:
+        if col.report:
+            console.print(f"  {safe(col.label)}: {out_dir / col.report}")
 
 
 @app.command()

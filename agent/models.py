@@ -485,3 +485,51 @@ class RunReport(Frozen):
     comparison: Comparison | None = Field(default=None, description="Changes since the previous run of the same scope; null for the first")
     profile: FirmProfile = Field(default_factory=FirmProfile, description="The firm profile the run used: each field's value and origin")
     not_applicable: tuple[NotApplicable, ...] = Field(default=(), description="Requirements the profile puts out of scope, with the reason")
+
+
+# --- comparison of jurisdictions -------------------------------------------------
+
+
+class ComparisonCell(Frozen):
+    text: str = Field(description="What the jurisdiction's pack holds for the row; '—' when nothing")
+    citations: tuple[Citation, ...] = ()
+
+
+class ComparisonRow(Frozen):
+    key: str
+    label: str
+    cells: tuple[ComparisonCell, ...] = Field(description="One per column, in column order")
+
+
+class ComparisonColumn(Frozen):
+    label: str = Field(description="Jurisdiction, and regime when the query named one")
+    jurisdiction: str
+    regime: str | None = None
+    pack: str
+    baseline: bool = False
+    run_id: str = Field(description="The jurisdiction's own run")
+    report: str | None = Field(default=None, description="Path of its report, relative to the output folder")
+
+
+class SharedControl(Frozen):
+    """One control area with open gaps in several jurisdictions: one policy can close them together."""
+
+    domain: str
+    label: str
+    gaps: tuple[str, ...] = Field(description="'<column>: <gap id> (<priority>)'")
+    requirement_ids: tuple[str, ...]
+
+
+class ComparisonReport(Frozen):
+    """The document a comparison run writes (comparison.json)."""
+
+    query: str
+    run_id: str
+    topics: tuple[Topic, ...]
+    finished_at: str
+    columns: tuple[ComparisonColumn, ...]
+    comparison_matrix: tuple[ComparisonRow, ...]
+    shared_controls: tuple[SharedControl, ...] = ()
+    summaries: tuple[str, ...] = Field(default=(), description="Each column's answer (its executive summary)")
+    sources: tuple[Source, ...] = ()
+    warnings: tuple[str, ...] = ()

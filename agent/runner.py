@@ -215,3 +215,54 @@ def _execute(db_path: Path, run_id: str, version: int, ctx, progress: Progress, 
         return report
     finally:
         saver.conn.close()
+
+
+def run_comparison(
+    scopes: list[Scope],
+    *,
+    policies: Path | None,
+    out_dir: Path,
+    db_path: Path,
+    progress: Progress,
+    context=None,  # noqa: ANN001
+    write_drafts: bool = True,
+    profile: Path | None = None,
+    formats: tuple[str, ...] | None = None,
+):  # noqa: ANN201 -> ComparisonReport
+    """Several jurisdictions in one graph, one branch each, then the comparison report."""
+    from agent import cancel
+    from agent.settings import load_settings
+    from graphs.compare import build
+    from graphs.context import make_context
+    from graphs.pipeline import RECURSION_LIMIT, open_checkpointer
+
+    run_id = new_run_id()
+    settings = load_settings()
+    ctx = context or make_context(settings)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    inputs = {
+        "run_id": run_id, "query": scopes[0].query, "scopes": scopes,
+        "policies_dir": str(policies) if policies else None, "profile_path": str(profile) if profile else None,
+        "out_dir": str(out_dir), "report_formats": formats or settings.format_list, "write_drafts": write_drafts,
+        "started_at": started,
+    }
+    progress.start(run_id, " vs ".join(_scope_line(s) for s in scopes), engine_line(ctx))
+    cancel.reset()
+    saver = open_checkpointer(db_path)
+    try:
+        graph = build(checkpointer=saver)
+        config = {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT,
+                  "max_concurrency": ctx.settings.max_parallel}
+        labels: dict[tuple[str, ...], str] = {}
+        with cancel.sigint_cancels():
+            for namespace, update in graph.stream(inputs, config, stream_mode="updates", subgraphs=True, context=ctx):
+                for node_update in update.values():
+                    for record in (node_update or {}).get("steps", []):
+                        if record.step == "scope":  # "custody — United Arab Emirates (DIFC); pack AE ..." names the branch
+                            regime = record.detail.split(";")[0].rpartition("(")[2].rstrip(")") if ");" in record.detail else ""
+                            labels[namespace] = record.detail.split("pack ")[-1].split(" ")[0] + (f"/{regime}" if regime else "")
+                        branch = labels.get(namespace, "")
+                        progress.step(record.model_copy(update={"step": f"{branch} {record.step}"}) if branch else record)
+        return graph.get_state(config).values["comparison"]
+    finally:
+        saver.conn.close()

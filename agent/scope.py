@@ -137,6 +137,9 @@ FILLER_PHRASES: tuple[str, ...] = (
     "market", "local", "please", "show", "tell", "give", "explain", "summary", "check", "analysis",
     "analyse", "analyze", "gap", "policy", "eg", "ie", "etc", "if", "as", "like", "know", "help",
     "required", "necessary", "they", "their", "them", "its", "one", "own", "here", "there", "do i need",
+    # comparisons
+    "vs", "v", "versus", "compared with", "compared to", "compare", "comparing", "comparison", "between", "against",
+    "side by side",
 )
 
 # ISO codes that are also English words; such a code counts only when written in capitals.
@@ -185,6 +188,20 @@ JURISDICTION_ALIASES: tuple[tuple[str, str, str | None, bool], ...] = (
     ("almaty", "KZ", None, False),
     ("national bank of kazakhstan", "KZ", "national", True),
     ("ardfm", "KZ", "national", True),
+    ("mas", "SG", "MAS", True),
+    ("monetary authority of singapore", "SG", "MAS", True),
+    ("sfc", "HK", "SFC", True),
+    ("securities and futures commission", "HK", "SFC", True),
+    ("hkma", "HK", "HKMA", True),
+    ("hong kong monetary authority", "HK", "HKMA", True),
+    ("stablecoins ordinance", "HK", "HKMA", True),
+    ("fincen", "US", "federal", True),
+    ("genius act", "US", "federal", True),
+    ("nydfs", "US", "NY", True),
+    ("bitlicense", "US", "NY", True),
+    ("new york", "US", "NY", False),
+    ("fca", "GB", "FCA", True),
+    ("financial conduct authority", "GB", "FCA", True),
     ("eu", "EU", None, False),
     ("european union", "EU", None, False),
     ("europe", "EU", None, False),
@@ -523,6 +540,18 @@ def _quote_words(words: list[str]) -> str:
 
 def parse_scope(query: str) -> Scope:
     """Parse a free-text query into a :class:`Scope`, or raise :class:`ScopeError`."""
+    return _parse(query, many=False)[0]
+
+
+_LISTING = re.compile(r",|\b(?:and|or|vs|versus|compared|against|between)\b|\bv\.? ", re.IGNORECASE)
+
+
+def parse_scopes(query: str) -> list[Scope]:
+    """One scope per jurisdiction or regime the query names: "stablecoin EU vs Singapore" gives two."""
+    return _parse(query, many=True)
+
+
+def _parse(query: str, many: bool) -> list[Scope]:
     stripped = (query or "").strip()
     if not stripped:
         raise ScopeError(
@@ -554,7 +583,9 @@ def parse_scope(query: str) -> Scope:
     # Capitalised English-word codes ("IN", "US") count only when nothing else is a place.
     strong = [m for m in matches if m.kind == "place"]
     weak = [m for m in matches if m.kind == "weak_place"]
-    if strong:
+    # In a comparison ("exchange UK, US and SG") a capitalised code is a place beside the others.
+    listing = many and bool(_LISTING.search(stripped))
+    if strong and not listing:
         for m in weak:
             m.kind, m.topic = m.fallback, m.fallback_topic
     else:
@@ -592,6 +623,14 @@ def parse_scope(query: str) -> Scope:
         raise ScopeError(message, suggestions)
 
     topic_words = " ".join(_text(prepared, tokens, m) for m in matches if m.kind == "topic")
+    topics, notes = _topics(index, prepared, tokens, matches)
+    if many:
+        keys = list(dict.fromkeys((p.code, p.hint) for p in places))
+        # "Abu Dhabi ADGM": the country is named with one of its regimes; the regime is meant.
+        keys = [(c, h) for c, h in keys if h is not None or not any(c2 == c and h2 for c2, h2 in keys)]
+        if len(keys) > 1:
+            return [Scope(query=stripped, topics=topics or ("regulatory_status",), jurisdiction=c,
+                          jurisdiction_name=index.display[c], regime_hint=h, notes=notes) for c, h in keys]
     codes = list(dict.fromkeys(p.code for p in places))
     if len(codes) > 1:
         names = [index.display[c] for c in codes]
@@ -612,6 +651,18 @@ def parse_scope(query: str) -> Scope:
         )
     hint = strong_hints[0] if strong_hints else (weak_hints[0] if weak_hints else None)
 
+    return [Scope(
+        query=stripped,
+        topics=topics or ("regulatory_status",),
+        jurisdiction=code,
+        jurisdiction_name=index.display[code],
+        regime_hint=hint,
+        notes=notes,
+    )]
+
+
+def _topics(index: _Index, prepared: str, tokens: list[_Token], matches: list[_Match]) -> tuple[tuple[Topic, ...], tuple[str, ...]]:
+    """The topics named, in order, and a note for each subject read as its nearest topics."""
     found: list[Topic] = []
     notes: list[str] = []
     for m in matches:
@@ -626,15 +677,7 @@ def parse_scope(query: str) -> Scope:
         note = (f'"{_text(prepared, tokens, m)}" has no topic of its own ({label}); it was read as the nearest: '
                 f"{', '.join(t.replace('_', ' ') for t in near)}.")
         notes.append(note)
-    topics = tuple(dict.fromkeys(found))
-    return Scope(
-        query=stripped,
-        topics=topics or ("regulatory_status",),
-        jurisdiction=code,
-        jurisdiction_name=index.display[code],
-        regime_hint=hint,
-        notes=tuple(dict.fromkeys(notes)),
-    )
+    return tuple(dict.fromkeys(found)), tuple(dict.fromkeys(notes))
 
 
 def places_in(text: str) -> list[tuple[str, str | None]]:

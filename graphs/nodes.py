@@ -86,6 +86,7 @@ def fallback(done: Step, err: Exception, what: str) -> Step:
 def scope_node(state: PipelineState, ctx: RunContext) -> Step:
     pack, baseline = embedded.select_pack(state["scope"])
     warnings = [f"Query: {note}" for note in state["scope"].notes]
+    hint = f" ({state['scope'].regime_hint})" if state["scope"].regime_hint else ""
     if baseline:
         warnings.append(
             f"No knowledge pack for {state['scope'].jurisdiction_name}: requirements come from the "
@@ -94,7 +95,7 @@ def scope_node(state: PipelineState, ctx: RunContext) -> Step:
     return Step({
         "pack": pack.code, "pack_version": pack.version, "pack_as_of": pack.as_of,
         "baseline": baseline, "regimes": dict(pack.regimes), "warnings": warnings,
-    }, f"{', '.join(state['scope'].topics)} — {state['scope'].jurisdiction_name}; pack {pack.code} v{pack.version}")
+    }, f"{', '.join(state['scope'].topics)} — {state['scope'].jurisdiction_name}{hint}; pack {pack.code} v{pack.version}")
 
 
 @step("research")
