@@ -83,7 +83,7 @@ def build_comparison(run_id: str, query: str, scopes: Sequence[Scope], reports: 
 
 
 def _refs(cites: Sequence[Citation], number: dict[str, int]) -> str:
-    return "".join(f"[{number[c.source_id]}]" for c in dict.fromkeys(cites) if c.source_id in number)
+    return "".join(f"[{n}]" for n in dict.fromkeys(number[c.source_id] for c in cites if c.source_id in number))
 
 
 def _cell(text: str) -> str:

@@ -122,6 +122,9 @@ def _claims(findings: Sequence[Finding], section: str) -> tuple[Claim, ...]:
     return tuple(Claim(text=f.text, citations=f.citations) for f in findings if f.section == section)
 
 
+MAX_HEADLINE_AUTHORITIES = 4
+
+
 def governing_law(pack: Pack, topics: Sequence[str], limit: int = 4) -> list[str]:
     """The pack's laws and rules for the topics, those whose first listed topic is asked about first."""
     rows = [(min(leg.topics.index(t) for t in topics if t in leg.topics), i, leg)
@@ -139,7 +142,8 @@ def headline(pack: Pack, requirements: Sequence[Requirement], sources: Mapping[s
     if laws:
         out.append(f"Governing law: {'; '.join(laws)}.")
     regimes = {r.regime for r in requirements if not r.baseline}
-    authorities = [a for a in pack.authorities if set(a.regimes) & regimes]
+    # The first few, in the pack's order (most relevant first); the key pillars list every one.
+    authorities = [a for a in pack.authorities if set(a.regimes) & regimes][:MAX_HEADLINE_AUTHORITIES]
     if authorities:
         out.append("Regulated by: " + "; ".join(f"{a.name}, which {a.role}" for a in authorities) + ".")
     else:  # a pack without authorities: the regulators whose own texts the requirements cite
