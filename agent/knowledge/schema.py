@@ -284,7 +284,7 @@ class Pack(Frozen):
 
     @model_validator(mode="after")
     def _integrity(self) -> Pack:
-        from agent.knowledge.lexicon import expand
+        from agent.knowledge.lexicon import compile_pattern
 
         by_id = {s.id: s for s in self.sources}
         if len(by_id) != len(self.sources):
@@ -317,8 +317,8 @@ class Pack(Frozen):
                     _check_quantity(r, el.quantity, by_id)
                 q_pats = (*(p for g in el.quantity.extra for p in g), *el.quantity.exclude) if el.quantity else ()
                 for pat in (*(p for g in el.all_of for p in g), *el.exclude, *q_pats):
-                    try:
-                        re.compile(expand(pat))
+                    try:  # compiled as the assessment will use it, so the work is done once per process
+                        compile_pattern(pat)
                     except (re.error, KeyError) as exc:
                         raise ValueError(f"{r.id}: bad pattern {pat!r}: {exc}") from exc
         for t in self.statuses:
