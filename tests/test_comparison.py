@@ -90,3 +90,15 @@ def test_cli_compares_and_prints_json(agent_exe: str, isolated: Path) -> None:
     data = json.loads(done.stdout)
     assert [c["label"] for c in data["columns"]] == ["AIFC (Kazakhstan)", "DIFC (United Arab Emirates)"]
     assert data["comparison_matrix"][0]["key"] == "status"
+
+
+def test_chat_run_compares_and_proposes_no_drafts(isolated: Path) -> None:
+    from agent.chat import ChatEnv, run_text
+    from agent.settings import load_settings
+
+    env = ChatEnv(settings=load_settings(), db_path=isolated / "runs.sqlite", out_dir=isolated / "out", policies=None,
+                  confirm=lambda _: False, progress=Progress(enabled=False))
+    text = run_text(env, "custody AIFC vs DIFC")
+    assert text.startswith("Comparison ") and "AIFC (Kazakhstan) vs DIFC (United Arab Emirates)" in text
+    assert "Regulator(s): AIFC (Kazakhstan): Astana Financial Services Authority (AFSA)" in text
+    assert not list((isolated / "out").rglob("*_GAP-*.md")), "chat proposes drafts; it writes none"
