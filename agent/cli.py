@@ -373,6 +373,27 @@ def runs_list(
     print_list(rows)
 
 
+@runs_app.command("prune")
+def runs_prune(
+    keep: Annotated[int | None, typer.Option("--keep", min=0, help="Keep the N most recent runs, delete the rest.")] = None,
+    older_than: Annotated[float | None, typer.Option("--older-than", min=0, help="Delete runs started more than DAYS days ago.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")] = False,
+) -> None:
+    """Delete old runs (index rows and checkpoints) and give the space back; running runs are never deleted."""
+    from agent.runstore import RunStore
+
+    if keep is None and older_than is None:
+        _fail("say what to prune: --keep N (keep the N most recent runs) and/or --older-than DAYS.", EXIT_BAD_INPUT)
+    with RunStore(_db_path()) as store:
+        doomed = store.prunable(keep, older_than)
+        if dry_run or not doomed:
+            typer.echo(f"{len(doomed)} run(s) would be deleted" + (": " + ", ".join(doomed) if doomed else "") if dry_run
+                       else "Nothing to prune.")
+            return
+        freed = store.prune(doomed)
+    typer.echo(f"Deleted {len(doomed)} run(s); {freed / 1e6:.1f} MB freed.")
+
+
 @runs_app.command("show")
 def runs_show(
     run_id: Annotated[str, typer.Argument(help="Run id (or an unambiguous prefix).")],

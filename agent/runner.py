@@ -46,8 +46,9 @@ def run_pipeline(
     with RunStore(db_path) as store:
         previous = store.previous(scope, started, exclude=run_id)
         store.start(run_id, 1, scope, started, str(out_dir), str(policies) if policies else None)
+    ctx.previous = previous
     inputs = {
-        "run_id": run_id, "version": 1, "rerun_from": None, "previous": previous,
+        "run_id": run_id, "version": 1, "rerun_from": None,
         "query": scope.query, "scope": scope,
         "policies_dir": str(policies) if policies else None,
         "profile_path": str(profile) if profile else None,
@@ -118,13 +119,14 @@ def rerun_pipeline(
     version = latest + 1
     ctx = context or make_context(load_settings())
     ctx.version = version
+    ctx.previous = base
     started = datetime.now(UTC).isoformat(timespec="seconds")
     values = snapshot.values
     scope = values["scope"]
     new_policies = str(policies) if policies else values.get("policies_dir")
     new_out = str(out_dir) if out_dir else values.get("out_dir")
     # The fork checkpoint holds only what earlier steps produced (their warnings included): nothing to clear.
-    update = {"version": version, "rerun_from": from_step.lower(), "previous": base, "started_at": started,
+    update = {"version": version, "rerun_from": from_step.lower(), "started_at": started,
               "policies_dir": new_policies, "out_dir": new_out}
     if profile is not None:
         update["profile_path"] = str(profile)
@@ -163,9 +165,12 @@ def resume_pipeline(run_id: str, *, db_path: Path, progress: Progress, context=N
         raise RerunError(f"run {run_id} v{row.version} has no step left to run; re-run it with --from STEP.")
     ctx = context or make_context(load_settings())
     ctx.version = row.version
+    scope = snapshot.values["scope"]
     with RunStore(db_path) as store:
         store.resume(run_id, row.version)
-    scope = snapshot.values["scope"]
+        # what the interrupted version was being compared with: the run before it, or the version it re-ran
+        ctx.previous = (store.previous(scope, row.started_at, exclude=run_id) if row.version == 1
+                        else store.report(run_id))
     progress.start(f"{run_id} v{row.version}", _scope_line(scope) + f" — resumed at {', '.join(dict.fromkeys(snapshot.next))}",
                    engine_line(ctx))
     return _execute(db_path, run_id, row.version, ctx, progress,

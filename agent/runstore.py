@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -174,6 +174,33 @@ class RunStore:
         ids = [r[0] for r in self.db.execute(
             "SELECT DISTINCT run_id FROM agent_runs WHERE substr(run_id, 1, ?) = ?", (len(prefix), prefix))]
         return ids[0] if len(ids) == 1 else (prefix if prefix in ids else None)
+
+    def prunable(self, keep: int | None = None, older_than_days: float | None = None) -> list[str]:
+        """Run ids to prune: all but the ``keep`` newest, and/or those started more than N days ago; never a running one."""
+        runs = self.db.execute(
+            "SELECT run_id, MAX(started_at), MAX(status = 'running') FROM agent_runs GROUP BY run_id"
+            " ORDER BY MAX(started_at) DESC, run_id DESC").fetchall()
+        doomed: set[str] = set()
+        if keep is not None:
+            doomed |= {r[0] for r in runs[keep:]}
+        if older_than_days is not None:
+            cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat(timespec="seconds")
+            doomed |= {r[0] for r in runs if r[1] < cutoff}
+        return [r[0] for r in runs if r[0] in doomed and not r[2]]
+
+    def prune(self, run_ids: list[str]) -> int:
+        """Delete runs: their index rows and every checkpoint and write; then give the space back. Returns bytes freed."""
+        path = Path(self.db.execute("PRAGMA database_list").fetchone()[2])
+        before = path.stat().st_size
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for run_id in run_ids:
+            self.db.execute("DELETE FROM agent_runs WHERE run_id = ?", (run_id,))
+            for table in ("checkpoints", "writes"):  # the LangGraph checkpointer's tables, keyed by thread
+                if table in tables:
+                    self.db.execute(f"DELETE FROM {table} WHERE thread_id = ?", (run_id,))  # noqa: S608
+        self.db.commit()
+        self.db.execute("VACUUM")
+        return max(0, before - path.stat().st_size)
 
     def report(self, run_id: str, version: int | None = None) -> RunReport | None:
         sql = "SELECT report_json FROM agent_runs WHERE run_id = ? AND report_json IS NOT NULL"

@@ -15,12 +15,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Role = Literal["planner", "analyst", "drafter"]
 
 
+def default_state_dir() -> Path:
+    """Where runs, checkpoints and chat threads live unless AGENT_STATE_DIR says otherwise."""
+    import platformdirs
+
+    return platformdirs.user_data_path("compliance-agent", appauthor=False)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # where things go
     out_dir: Path = Field(default=Path("policies_out"), validation_alias="AGENT_OUT_DIR")
-    state_dir: Path = Field(default=Path(".agent"), validation_alias="AGENT_STATE_DIR")
+    # The user's data directory, so every run is listed whatever folder it was started from.
+    state_dir: Path = Field(default_factory=lambda: default_state_dir(), validation_alias="AGENT_STATE_DIR")
 
     # engine choice: auto = live where keys are set, embedded otherwise
     engine: Literal["auto", "embedded", "live"] = Field(default="auto", validation_alias="AGENT_ENGINE")

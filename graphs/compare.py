@@ -53,7 +53,7 @@ def jurisdiction_node(task: Any, runtime: Runtime[RunContext]) -> dict[str, Any]
     st, scope = task["state"], task["scope"]
     branch = slug(scope)
     inputs = {
-        "run_id": f"{st['run_id']}-{branch}", "version": 1, "rerun_from": None, "previous": None,
+        "run_id": f"{st['run_id']}-{branch}", "version": 1, "rerun_from": None,
         "query": st["query"], "scope": scope, "policies_dir": st.get("policies_dir"),
         "profile_path": st.get("profile_path"), "out_dir": str(Path(st["out_dir"]) / branch),
         "started_at": st["started_at"], "write_drafts": st.get("write_drafts", True),

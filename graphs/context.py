@@ -19,6 +19,9 @@ class RunContext:
     fetch: Callable[[str], Any] | None
     today: str
     version: int = 1  # the run version this invocation executes (re-runs: 2, 3, ...)
+    # The run the report is compared with. Held here, not in the graph state, so it is not copied into
+    # every checkpoint of the run.
+    previous: Any = None  # agent.models.RunReport | None
 
 
 def make_context(settings: Settings, factory: Callable[[str], Any] | None = None) -> RunContext:

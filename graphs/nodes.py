@@ -514,5 +514,8 @@ def report_node(state: PipelineState, ctx: RunContext) -> Update:
         duration_s=round(time.perf_counter() - t0, 4), detail=", ".join(files), version=ctx.version,
     )
     prices = (ctx.settings.price_in_per_mtok, ctx.settings.price_out_per_mtok)
-    report = reporting.write_report({**state, "steps": [*state.get("steps", []), record]}, finished, prices)
+    # Runs checkpointed before the previous report moved to the context still carry it in their state.
+    previous = ctx.previous if ctx.previous is not None else state.get("previous")
+    report = reporting.write_report({**state, "previous": previous, "steps": [*state.get("steps", []), record]},
+                                    finished, prices)
     return {"report": report, "steps": [record]}

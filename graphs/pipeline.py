@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import zlib
 from pathlib import Path
+from typing import Any
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -64,10 +66,27 @@ def route_assess(state: PipelineState) -> list[Send] | str:
 
 
 def route_draft(state: PipelineState) -> list[Send] | str:
-    """Fan out one drafting task per gap."""
+    """Fan out one drafting task per gap, each carrying only what its draft is written from."""
     if not state.get("gaps"):
         return "write_outputs"
-    return [Send("draft", {"gap": g, "state": state}) for g in state["gaps"]]
+    return [Send("draft", {"gap": g, "state": draft_inputs(state, g)}) for g in state["gaps"]]
+
+
+def draft_inputs(state: PipelineState, gap: models.Gap) -> dict[str, Any]:
+    """The gap's domain: its requirements, their assessments, elements and cited sources; scope and profile.
+
+    Each task is checkpointed with its payload, so sending the whole state made every run store it once per gap.
+    """
+    reqs = [r for r in state["requirements"] if r.domain == gap.domain]
+    ids = {r.id for r in reqs}
+    cited = {c.source_id for r in reqs for c in r.citations}
+    return {
+        "requirements": reqs, "assessments": [a for a in state.get("assessments") or () if a.requirement_id in ids],
+        "elements": {k: v for k, v in state["elements"].items() if k in ids},
+        "sources": [src for src in state["sources"] if src.id in cited],
+        "scope": state["scope"], "regimes": state["regimes"], "pack_as_of": state["pack_as_of"],
+        "profile": state.get("profile"),
+    }
 
 
 def build(checkpointer=None):
@@ -105,6 +124,27 @@ def build(checkpointer=None):
     return g.compile(checkpointer=checkpointer)
 
 
+class CompressedSerializer(JsonPlusSerializer):
+    """msgpack, zlib-compressed: run state is mostly text repeated from step to step (requirements, quotes, drafts).
+
+    The "+zlib" type suffix marks compressed values, so checkpoints written before compression still load.
+    """
+
+    SUFFIX = "+zlib"
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        type_, data = super().dumps_typed(obj)
+        if type_ == "msgpack" and len(data) > 512:
+            return type_ + self.SUFFIX, zlib.compress(data, 6)
+        return type_, data
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        type_, raw = data
+        if type_.endswith(self.SUFFIX):
+            return super().loads_typed((type_.removesuffix(self.SUFFIX), zlib.decompress(raw)))
+        return super().loads_typed(data)
+
+
 def serializer() -> JsonPlusSerializer:
     """Only the project's own models may be revived from a checkpoint."""
     allowed = [
@@ -113,7 +153,7 @@ def serializer() -> JsonPlusSerializer:
         if isinstance(getattr(models, name), type) and issubclass(getattr(models, name), models.BaseModel)
         and getattr(models, name).__module__ == models.__name__
     ]
-    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
+    return CompressedSerializer(allowed_msgpack_modules=allowed)
 
 
 def open_checkpointer(db_path: str | Path) -> SqliteSaver:
