@@ -302,14 +302,11 @@ def write_draft(env: ChatEnv, gap_id: str) -> str:
     """Write one proposed draft, only after the user says yes."""
     if env.last_run_id is None:
         return "No run in this thread yet: /run <topic> <jurisdiction> first."
-    from graphs.pipeline import build, open_checkpointer
+    from agent.storage import checkpointed
     from tools.writer import SafeWriter
 
-    saver = open_checkpointer(env.db_path)
-    try:
-        values = build(checkpointer=saver).get_state({"configurable": {"thread_id": env.last_run_id}}).values
-    finally:
-        saver.conn.close()
+    with checkpointed(env.db_path) as graph:
+        values = graph.get_state({"configurable": {"thread_id": env.last_run_id}}).values
     gap_id = gap_id.strip().upper()
     draft = next((d for d in values.get("drafts", []) if gap_id in d.gap_ids), None)
     if draft is None:

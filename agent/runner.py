@@ -90,8 +90,8 @@ def rerun_pipeline(
     """
     from agent.runstore import RunStore
     from agent.settings import load_settings
+    from agent.storage import checkpointed
     from graphs.context import make_context
-    from graphs.pipeline import build, open_checkpointer
 
     node = RERUN_STEPS.get(from_step.lower())
     if node is None:
@@ -106,12 +106,8 @@ def rerun_pipeline(
         latest = max(v.version for v in versions)
         # Compared with the newest version that finished (an interrupted one has no report).
         base = store.report(run_id)
-    saver = open_checkpointer(db_path)
-    try:
-        graph = build(checkpointer=saver)
+    with checkpointed(db_path) as graph:
         snapshot, before = _fork_point(graph, run_id, node)
-    finally:
-        saver.conn.close()
     if snapshot is None:
         raise RerunError(f"run {run_id} never reached the {from_step} step (it had nothing to do there, or it was "
                          "interrupted before); re-run from an earlier step, or resume it with --resume.")
@@ -145,8 +141,8 @@ def resume_pipeline(run_id: str, *, db_path: Path, progress: Progress, context=N
     """Finish an interrupted (or failed) run version from its last checkpoint; finished steps are not repeated."""
     from agent.runstore import RunStore
     from agent.settings import load_settings
+    from agent.storage import checkpointed
     from graphs.context import make_context
-    from graphs.pipeline import build, open_checkpointer
 
     with RunStore(db_path) as store:
         versions = store.versions(run_id)
@@ -156,11 +152,8 @@ def resume_pipeline(run_id: str, *, db_path: Path, progress: Progress, context=N
     if row.status not in ("interrupted", "failed"):
         raise RerunError(f"run {run_id} v{row.version} is {row.status}; only an interrupted or failed run can be resumed "
                          "(use --from STEP to re-run a step).")
-    saver = open_checkpointer(db_path)
-    try:
-        snapshot = build(checkpointer=saver).get_state({"configurable": {"thread_id": run_id}})
-    finally:
-        saver.conn.close()
+    with checkpointed(db_path) as graph:
+        snapshot = graph.get_state({"configurable": {"thread_id": run_id}})
     if not snapshot.next:
         raise RerunError(f"run {run_id} v{row.version} has no step left to run; re-run it with --from STEP.")
     ctx = context or make_context(load_settings())
@@ -195,12 +188,11 @@ def _scope_line(scope: Scope) -> str:
 def _execute(db_path: Path, run_id: str, version: int, ctx, progress: Progress, stream) -> RunReport:  # noqa: ANN001
     from agent import cancel
     from agent.runstore import RunStore
-    from graphs.pipeline import RECURSION_LIMIT, build, open_checkpointer
+    from agent.storage import checkpointed
+    from graphs.pipeline import RECURSION_LIMIT
 
     cancel.reset()
-    saver = open_checkpointer(db_path)
-    try:
-        graph = build(checkpointer=saver)
+    with checkpointed(db_path) as graph:
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT,
                   "max_concurrency": ctx.settings.max_parallel}
         try:
@@ -218,8 +210,6 @@ def _execute(db_path: Path, run_id: str, version: int, ctx, progress: Progress, 
         with RunStore(db_path) as store:
             store.finish(report)
         return report
-    finally:
-        saver.conn.close()
 
 
 def run_comparison(
@@ -237,9 +227,10 @@ def run_comparison(
     """Several jurisdictions in one graph, one branch each, then the comparison report."""
     from agent import cancel
     from agent.settings import load_settings
+    from agent.storage import checkpointed
     from graphs.compare import build
     from graphs.context import make_context
-    from graphs.pipeline import RECURSION_LIMIT, open_checkpointer
+    from graphs.pipeline import RECURSION_LIMIT
 
     run_id = new_run_id()
     settings = load_settings()
@@ -253,9 +244,7 @@ def run_comparison(
     }
     progress.start(run_id, " vs ".join(_scope_line(s) for s in scopes), engine_line(ctx))
     cancel.reset()
-    saver = open_checkpointer(db_path)
-    try:
-        graph = build(checkpointer=saver)
+    with checkpointed(db_path, build) as graph:
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT,
                   "max_concurrency": ctx.settings.max_parallel}
         labels: dict[tuple[str, ...], str] = {}
@@ -269,5 +258,3 @@ def run_comparison(
                         branch = labels.get(namespace, "")
                         progress.step(record.model_copy(update={"step": f"{branch} {record.step}"}) if branch else record)
         return graph.get_state(config).values["comparison"]
-    finally:
-        saver.conn.close()

@@ -28,18 +28,14 @@ class HistoryRow(BaseModel):
 
 def history(db_path: Path, run_id: str) -> list[HistoryRow]:
     """Every checkpoint of the run's latest version, oldest first (earlier versions' steps it reused included)."""
-    from graphs.pipeline import build, open_checkpointer
+    from agent.storage import checkpointed
 
-    saver = open_checkpointer(db_path)
-    try:
-        graph = build(checkpointer=saver)
+    with checkpointed(db_path) as graph:
         chain = []
         snap = graph.get_state({"configurable": {"thread_id": run_id}})
         while snap is not None and snap.config:
             chain.append(snap)
             snap = graph.get_state(snap.parent_config) if snap.parent_config else None
-    finally:
-        saver.conn.close()
     chain.reverse()
     rows: list[HistoryRow] = []
     for prev, snap in zip([None, *chain], chain, strict=False):
