@@ -32,3 +32,21 @@ def agent_exe() -> str:
     exe = shutil.which("agent") or str(Path(sys.executable).with_name("agent"))
     assert Path(exe).exists(), "the agent console script is not installed (pip install -e .)"
     return exe
+
+
+# Modules whose tests run the pipeline, a child process or large inputs (about nine tenths of the suite's
+# time); `pytest -m "not slow"` runs the rest, the unit tests, in well under a minute.
+SLOW_MODULES = frozenset({
+    "tests/hostile/test_runs.py", "tests/hostile/test_parsing.py", "tests/hostile/test_writes.py",
+    "tests/hostile/test_spreadsheets.py", "tests/hostile/test_sessions.py", "tests/test_runs.py",
+    "tests/test_matching_equivalence.py", "tests/test_profile.py", "tests/test_drafts.py", "tests/test_live_cassettes.py",
+    "tests/test_live_end_to_end.py", "tests/test_state.py", "tests/test_chat.py", "tests/test_jurisdictions.py",
+    "tests/test_comparison.py", "tests/test_pipeline.py",
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = Path(str(item.fspath)).resolve().relative_to(ROOT).as_posix()
+        if module in SLOW_MODULES or "agent_exe" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
