@@ -215,9 +215,11 @@ def run_text(env: ChatEnv, query: str) -> str:
 
 
 def summarize_comparison(c: ComparisonReport, out_dir: Path) -> str:
+    from agent.matrix import HEADLINE_ROWS
+
     lines = [f"Comparison {c.run_id}: {' vs '.join(col.label for col in c.columns)}"]
     for row in c.comparison_matrix:
-        if row.key in ("status", "regulators", "licences", "capital"):
+        if row.key in HEADLINE_ROWS:
             lines.append(f"{row.label}: " + " | ".join(f"{col.label}: {cell.text[:120]}"
                                                         for col, cell in zip(c.columns, row.cells, strict=True)))
     lines.append(f"The full matrix, every cell cited: {out_dir / 'reports' / c.run_id / 'comparison.md'}")

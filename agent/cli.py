@@ -111,6 +111,7 @@ def _print_comparison(compared, out_dir: Path) -> None:  # noqa: ANN001
     from rich.console import Console
     from rich.table import Table
 
+    from agent.matrix import HEADLINE_ROWS
     from agent.textsafe import markup_safe as safe
 
     table = Table(title=f"Comparison {compared.run_id}", title_justify="left", show_lines=True)
@@ -118,7 +119,7 @@ def _print_comparison(compared, out_dir: Path) -> None:  # noqa: ANN001
     for col in compared.columns:
         table.add_column(safe(col.label))
     for row in compared.comparison_matrix:
-        if row.key in ("status", "regulators", "licences", "capital"):
+        if row.key in HEADLINE_ROWS:
             table.add_row(row.label, *(safe(c.text[:160]) for c in row.cells))
     console = Console(highlight=False)
     console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +19,11 @@ from agent.models import (
 )
 
 FORMATS = ("md", "json", "docx")
+
+
+def slug(scope: Scope) -> str:
+    """Sub-folder and run-id suffix of a jurisdiction's branch: "eu", "ae-difc"."""
+    return re.sub(r"[^a-z0-9]+", "-", f"{scope.jurisdiction}-{scope.regime_hint or ''}".lower()).strip("-")
 
 
 def _folder(run_id: str) -> str:
@@ -44,8 +50,6 @@ def shared_controls(labels: Sequence[str], reports: Sequence[RunReport]) -> tupl
 
 def build_comparison(run_id: str, query: str, scopes: Sequence[Scope], reports: Sequence[RunReport], finished_at: str,
                      out_dir: Path) -> ComparisonReport:
-    from graphs.compare import slug
-
     cols, rows = build_matrix(scopes)
     by_run = {r.run.id: r for r in reports}
     ordered = [by_run.get(f"{run_id}-{slug(s)}") for s in scopes]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 
 from agent.knowledge import load, pack_for
-from agent.knowledge.schema import Pack, PackCitation, PackRequirement, PackSource
+from agent.knowledge.schema import Pack, PackCitation, PackRequirement, PackSource, norm
 from agent.models import (
     Citation,
     Claim,
@@ -102,7 +103,8 @@ def research(scope: Scope) -> tuple[list[Source], list[Finding], list[Requiremen
     return sources, findings, requirements, elements
 
 
-def source_texts(jurisdiction: str) -> dict[str, str]:
+@cache  # the packs are loaded once and never change in a process
+def source_texts(jurisdiction: str) -> Mapping[str, str]:
     """Stored text of every pack source (its verbatim quotes), for citation verification."""
     pack, _ = pack_for(jurisdiction)
     texts = {s.id: s.stored_text for s in pack.sources}
@@ -132,8 +134,7 @@ def governing_law(pack: Pack, topics: Sequence[str], limit: int = 4) -> list[str
     return [f"{leg.name}" + (f" ({leg.identifier})" if leg.identifier else "") for _, _, leg in sorted(rows)[:limit]]
 
 
-def headline(pack: Pack, requirements: Sequence[Requirement], sources: Mapping[str, Source],
-             topics: Sequence[str] = ()) -> list[str]:
+def headline(pack: Pack, requirements: Sequence[Requirement], topics: Sequence[str] = ()) -> list[str]:
     """Governing law, who regulates, which licences apply and the key figures, each traceable to the pack."""
     from agent.quantities import rule_text
 
@@ -146,11 +147,6 @@ def headline(pack: Pack, requirements: Sequence[Requirement], sources: Mapping[s
     authorities = [a for a in pack.authorities if set(a.regimes) & regimes][:MAX_HEADLINE_AUTHORITIES]
     if authorities:
         out.append("Regulated by: " + "; ".join(f"{a.name}, which {a.role}" for a in authorities) + ".")
-    else:  # a pack without authorities: the regulators whose own texts the requirements cite
-        regulators = sorted({sources[c.source_id].publisher for r in requirements if not r.baseline for c in r.citations
-                             if c.source_id in sources and sources[c.source_id].tier == "regulator"})
-        if regulators:
-            out.append(f"Regulated by: {'; '.join(regulators)}.")
     licences = [r for r in requirements if r.domain == "licensing_and_authorization" and not r.baseline]
     if licences:
         out.append("Licences and authorisations: " + "; ".join(f"{r.title} ({r.id})" for r in licences) + ".")
@@ -188,7 +184,7 @@ def analyze(
             f"The knowledge pack holds no local law for {scope.jurisdiction_name}; this analysis rests on "
             "international standards (baseline) and must not be read as a statement of local law."
         )
-    summary_parts += headline(pack, requirements, by_id, scope.topics)
+    summary_parts += headline(pack, requirements, scope.topics)
     summary_parts.append(
         f"{len(requirements)} requirement(s) across {len(domains)} compliance domain(s) apply to "
         f"{', '.join(t.replace('_', ' ') for t in scope.topics)}; sources are current as of {pack.as_of}."
@@ -280,5 +276,5 @@ def operative(quote: str) -> bool:
 
 
 def quote_in(quote: str, text: str) -> bool:
-    norm = lambda s: " ".join(s.lower().split())  # noqa: E731
+    """The quote appears in the text, case, whitespace and curly quote marks aside (as the pack schema checks)."""
     return bool(quote) and norm(quote) in norm(text)

@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agent.embedded import quote_in, regime_filter, to_citation
-from agent.knowledge import load, pack_for
+from agent.embedded import quote_in, regime_filter, source_texts, to_citation
+from agent.knowledge import pack_for
 from agent.knowledge.schema import Pack, PackCitation, PackRequirement, Quantity
 from agent.models import Citation, ComparisonCell, ComparisonRow, Scope
 
@@ -22,6 +22,8 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("travel_rule", "Travel rule"),
     ("dates", "Key dates"),
 )
+# The rows a short summary shows (the CLI table, a chat answer); the report shows them all.
+HEADLINE_ROWS = ("status", "regulators", "licences", "capital")
 MAX_ITEMS = 3
 NOTHING = "—"
 
@@ -58,19 +60,13 @@ def column(scope: Scope) -> Column:
     return Column(scope, pack, baseline, regime_filter(pack, scope))
 
 
-def _texts(pack: Pack) -> dict[str, str]:
-    texts = {s.id: s.stored_text for s in load("INTL").sources}
-    texts.update({s.id: s.stored_text for s in pack.sources})
-    return texts
-
-
 def _cite(col: Column, cites: Sequence[PackCitation]) -> tuple[Citation, ...]:
     """The first quoted citation (else the first), verified against the stored excerpts."""
     chosen = next((c for c in cites if c.quote), cites[0] if cites else None)
     if chosen is None:
         return ()
     c = to_citation(chosen, col.pack)
-    texts = _texts(col.pack)
+    texts = source_texts(col.scope.jurisdiction)
     return (c.model_copy(update={"verified": bool(c.quote and quote_in(c.quote, texts.get(c.source_id, "")))}),)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -30,23 +29,14 @@ class CompareState(TypedDict, total=False):
     comparison: ComparisonReport
 
 
-class BranchTask(TypedDict):
-    scope: Scope
-    state: dict[str, Any]
-
-
-def slug(scope: Scope) -> str:
-    """Folder and run-id suffix of a branch: "eu", "ae-difc"."""
-    return re.sub(r"[^a-z0-9]+", "-", f"{scope.jurisdiction}-{scope.regime_hint or ''}".lower()).strip("-")
-
-
 def route_branches(state: CompareState) -> list[Send]:
     common = {k: v for k, v in state.items() if k not in ("scopes", "reports", "comparison")}
     return [Send("jurisdiction", {"scope": s, "state": common}) for s in state["scopes"]]
 
 
-def jurisdiction_node(task: Any, runtime: Runtime[RunContext]) -> dict[str, Any]:  # task: a BranchTask
+def jurisdiction_node(task: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:  # task: {"scope", "state"}
     """The whole research-to-drafts pipeline for one jurisdiction, in its own sub-folder."""
+    from agent.comparison import slug
     from graphs.pipeline import RECURSION_LIMIT, build
 
     ctx = runtime.context or embedded_context()

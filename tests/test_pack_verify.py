@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from agent.cli import app
@@ -62,8 +63,9 @@ def test_a_repost_cannot_carry_an_official_tier() -> None:
     assert ok.ok, ok.render()
 
 
-def test_version_one_quotes_and_future_retrievals_fail() -> None:
-    assert any("version-1" in e for e in check_pack(pack(quotes=[QUOTE]), TODAY).errors)
+def test_quotes_without_a_page_are_refused_and_future_retrievals_fail() -> None:
+    with pytest.raises(ValidationError):
+        pack(quotes=[QUOTE])  # a bare string: no page, retrieval date or excerpt
     future = quote()
     future["retrieved"] = "2027-01-01"
     assert not check_pack(pack(quotes=[future], retrieved="2027-01-01"), TODAY).ok

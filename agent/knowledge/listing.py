@@ -16,7 +16,7 @@ def pack_rows(today: dt.date | None = None) -> list[dict[str, Any]]:
     for code in available():
         pack = load(code)
         tiers = Counter(s.tier for s in pack.sources)
-        retrieved = [q.retrieved for s in pack.sources for q in s.quotes if not isinstance(q, str)]
+        retrieved = [q.retrieved for s in pack.sources for q in s.quotes]
         rows.append({
             "code": pack.code, "name": pack.name, "version": pack.version, "as_of": str(pack.as_of),
             "regimes": sorted(pack.regimes), "sources": len(pack.sources), "sources_by_tier": dict(tiers),

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Literal, get_args
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from agent.models import (
     ACTIVITIES,
@@ -52,18 +52,13 @@ class PackSource(Frozen):
     legal_id: str | None = None
     publisher: str
     tier: Tier
-    published: dt.date | None = Field(
-        default=None, validation_alias=AliasChoices("published", "date"),
-        description="Date of the document (enacted, adopted, issued)")
-    retrieved: dt.date = Field(
-        validation_alias=AliasChoices("retrieved", "as_of"),
-        description="Latest retrieval of its quotes (or when its identifier was checked)")
+    published: dt.date | None = Field(default=None, description="Date of the document (enacted, adopted, issued)")
+    retrieved: dt.date = Field(description="Latest retrieval of its quotes (or when its identifier was checked)")
     effective_from: dt.date | None = None
     effective_to: dt.date | None = None
     official_url: str | None = Field(default=None, description="For a repost: where the official text lives")
     amendments: tuple[Amendment, ...] = ()
-    # Plain strings are version-1 quotes: loadable, but `agent pack verify` fails them (no page, no excerpt).
-    quotes: tuple[PackQuote | str, ...] = Field(
+    quotes: tuple[PackQuote, ...] = Field(
         default=(), description="Verbatim passages from the source the pack relies on"
     )
 
@@ -71,25 +66,25 @@ class PackSource(Frozen):
     def _locatable(self) -> PackSource:
         if not (self.url or self.legal_id):
             raise ValueError(f"source {self.id!r} needs a url or a legal identifier")
-        for url in (self.url, self.official_url, *(q.url for q in self.quotes if isinstance(q, PackQuote))):
+        for url in (self.url, self.official_url, *(q.url for q in self.quotes)):
             if url and not url.startswith("https://"):
                 raise ValueError(f"source {self.id!r}: url must be https ({url})")
         return self
 
     @property
     def texts(self) -> tuple[str, ...]:
-        return tuple(q if isinstance(q, str) else q.text for q in self.quotes)
+        return tuple(q.text for q in self.quotes)
 
     @property
     def stored_text(self) -> str:
-        """Everything stored from the source: excerpts (or, for version-1 quotes, the quotes)."""
-        return "\n".join(q if isinstance(q, str) else q.excerpt for q in self.quotes)
+        """Everything stored from the source: the excerpts its quotes were read in."""
+        return "\n".join(q.excerpt for q in self.quotes)
 
     def page_of(self, quote: str | None) -> str | None:
         """The page where a cited quote (or part of one) was seen."""
         if quote:
             for q in self.quotes:
-                if isinstance(q, PackQuote) and norm(quote) in norm(q.text):
+                if norm(quote) in norm(q.text):
                     return q.url
         return None
 
