@@ -190,6 +190,20 @@ def read_profile_file(path: Path) -> CompanyFile:
         raise ProfileError(f"{shown}: {problems}") from None
 
 
+# How a profile given as fields rather than a file (the served graph's input) is named in reports.
+INLINE_PROFILE = "profile fields given with the run"
+
+
+def read_profile_fields(values: Any) -> CompanyFile:
+    """Profile fields given inline (JSON), validated as company.toml is; ProfileError names the field."""
+    if not isinstance(values, dict):
+        raise ProfileError("profile: give the path of a company.toml or its fields as an object")
+    try:
+        return _validated(values)
+    except ProfileError as exc:
+        raise ProfileError(f"profile: {exc}") from None
+
+
 def _message(err: Any) -> str:
     if err["type"] == "extra_forbidden":
         return ("unknown field; the fields are legal_name, jurisdictions, regime, licences, activities, clients, "
@@ -707,15 +721,20 @@ def _roles(said: Sequence[Said], lows: Sequence[str]) -> dict[str, TextFact]:
 # --- building the effective profile ---------------------------------------------------------------
 
 
-def effective(explicit: Path | None, policies: Path | None, said: Sequence[Said]) -> tuple[FirmProfile, tuple[str, ...]]:
-    """The profile a run uses (company.toml, then inference, then defaults) and notes for the report."""
-    path = profile_path(explicit, policies)
-    file_profile = from_file(read_profile_file(path), str(path)) if path is not None else None
+def effective(explicit: Path | None, policies: Path | None, said: Sequence[Said],
+              fields: dict[str, Any] | None = None) -> tuple[FirmProfile, tuple[str, ...]]:
+    """The profile a run uses (company.toml or inline ``fields``, then inference, then defaults) and notes for the report."""
+    if fields is not None:
+        file_profile: FirmProfile | None = from_file(read_profile_fields(fields), INLINE_PROFILE)
+    else:
+        path = profile_path(explicit, policies)
+        file_profile = from_file(read_profile_file(path), str(path)) if path is not None else None
     inferred = infer(said)
     profile = merge(file_profile, inferred.profile)
     notes = list(inferred.notes)
-    if explicit is not None and policies is not None and (Path(policies) / PROFILE_FILE).exists():
-        notes.append(f"--profile {explicit} was used; the {PROFILE_FILE} in the policy folder was not read.")
+    given = explicit if fields is None else "the profile given with the run"
+    if given is not None and policies is not None and (Path(policies) / PROFILE_FILE).exists():
+        notes.append(f"{'--profile ' if fields is None else ''}{given} was used; the {PROFILE_FILE} in the policy folder was not read.")
     return profile, tuple(notes)
 
 

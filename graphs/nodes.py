@@ -343,7 +343,7 @@ def profile_node(state: PipelineState, ctx: RunContext) -> Step:
     scan, warnings = folder_scan(state.get("policies_dir"), state.get("policy_digest", ""), spec, ctx)
     explicit, folder = state.get("profile_path"), state.get("policies_dir")
     profile, notes = profiles.effective(Path(explicit) if explicit else None, Path(folder) if folder else None,
-                                        list(scan.said) if scan is not None else [])
+                                        list(scan.said) if scan is not None else [], state.get("profile_fields"))
     pack_reqs = {r.id: pr for r in state["requirements"] if (pr := pack_requirement(r.id, scope.jurisdiction))}
     result = applicability.split(state["requirements"], pack_reqs, profile, scope.topics)
     warnings += [*notes, *result.notes]

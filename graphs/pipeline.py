@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,37 +92,40 @@ def draft_inputs(state: PipelineState, gap: models.Gap) -> dict[str, Any]:
 
 def build(checkpointer=None):
     g = StateGraph(PipelineState, context_schema=RunContext)
-    g.add_node("scope", nodes.scope_node)
-    g.add_node("research", nodes.research_node)
-    g.add_node("search", nodes.search_node)
-    g.add_node("rank_results", nodes.join_node)
-    g.add_node("fetch", nodes.fetch_node)
-    g.add_node("analyze", nodes.analyze_node)
-    g.add_node("verify", nodes.verify_node)
-    g.add_node("read_policies", nodes.read_policies_node)
-    g.add_node("profile", nodes.profile_node)
-    g.add_node("assess", nodes.assess_node)
-    g.add_node("gaps", nodes.gaps_node)
-    g.add_node("draft", nodes.draft_node)
-    g.add_node("write_outputs", nodes.write_node)
-    g.add_node("report", nodes.report_node)
+    add_pipeline(g)
     g.add_edge(START, "scope")
+    return g.compile(checkpointer=checkpointer)
+
+
+def add_pipeline(g: Any, adapt: Callable[[Callable[..., Any]], Callable[..., Any]] = lambda fn: fn) -> None:
+    """The pipeline's nodes and edges from "scope" to the end, on the StateGraph ``g``; the caller adds the way in.
+
+    ``adapt`` wraps every node and route (the served graph keeps plain values in its state and builds
+    its RunContext from a plain one). ``g`` is Any: typing it made mypy reject Send-fed nodes elsewhere.
+    """
+    for name, fn in (
+        ("scope", nodes.scope_node), ("research", nodes.research_node), ("search", nodes.search_node),
+        ("rank_results", nodes.join_node), ("fetch", nodes.fetch_node), ("analyze", nodes.analyze_node),
+        ("verify", nodes.verify_node), ("read_policies", nodes.read_policies_node), ("profile", nodes.profile_node),
+        ("assess", nodes.assess_node), ("gaps", nodes.gaps_node), ("draft", nodes.draft_node),
+        ("write_outputs", nodes.write_node), ("report", nodes.report_node),
+    ):
+        g.add_node(name, adapt(fn))
     g.add_edge("scope", "research")
-    g.add_conditional_edges("research", route_search, ["search", "analyze"])
+    g.add_conditional_edges("research", adapt(route_search), ["search", "analyze"])
     # A join: a conditional edge on "search" itself would run once per search branch and fetch twice.
     g.add_edge("search", "rank_results")
-    g.add_conditional_edges("rank_results", route_fetch, ["fetch", "analyze"])
+    g.add_conditional_edges("rank_results", adapt(route_fetch), ["fetch", "analyze"])
     g.add_edge("fetch", "analyze")
     g.add_edge("analyze", "verify")
     g.add_edge("verify", "read_policies")
     g.add_edge("read_policies", "profile")
-    g.add_conditional_edges("profile", route_assess, ["assess", "gaps"])
+    g.add_conditional_edges("profile", adapt(route_assess), ["assess", "gaps"])
     g.add_edge("assess", "gaps")
-    g.add_conditional_edges("gaps", route_draft, ["draft", "write_outputs"])
+    g.add_conditional_edges("gaps", adapt(route_draft), ["draft", "write_outputs"])
     g.add_edge("draft", "write_outputs")
     g.add_edge("write_outputs", "report")
     g.add_edge("report", END)
-    return g.compile(checkpointer=checkpointer)
 
 
 class CompressedSerializer(JsonPlusSerializer):

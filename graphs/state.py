@@ -26,16 +26,29 @@ from agent.models import (
 
 
 def merge_by(key: str) -> Callable[[list[Any] | None, list[Any] | None], list[Any]]:
-    """Reducer: items replace earlier ones with the same key; ``None`` clears (a step re-run)."""
+    """Reducer: items replace earlier ones with the same key; ``None`` clears (a step re-run).
+
+    Items are models, or their plain dicts in the served graph's state (graphs/served.py).
+    """
+
+    def key_of(x: Any) -> Any:
+        return x[key] if isinstance(x, dict) else getattr(x, key)
 
     def merge(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
         if new is None:
             return []
-        merged = {getattr(x, key): x for x in old or ()}
-        merged.update({getattr(x, key): x for x in new})
+        merged = {key_of(x): x for x in old or ()}
+        merged.update({key_of(x): x for x in new})
         return list(merged.values())
 
     return merge
+
+
+# One reducer object per key: the annotations are evaluated again wherever the schema is read, and a
+# graph whose state extends PipelineState (graphs/served.py) must find the same reducer each time.
+merge_by_id = merge_by("id")
+merge_by_requirement_id = merge_by("requirement_id")
+merge_by_file_name = merge_by("file_name")
 
 
 def merge_dict(old: dict[str, str] | None, new: dict[str, str] | None) -> dict[str, str]:
@@ -53,6 +66,7 @@ class PipelineState(TypedDict, total=False):
     scope: Scope
     policies_dir: str | None
     profile_path: str | None  # --profile FILE; else company.toml in the policy folder's root, if any
+    profile_fields: dict[str, Any] | None  # company.toml's fields given inline (the served graph's input)
     out_dir: str
     write_drafts: bool  # False in chat: drafts are proposed, and written only after the user confirms
     report_formats: tuple[str, ...]  # report files to write: md, json, docx
@@ -66,7 +80,7 @@ class PipelineState(TypedDict, total=False):
     pack_as_of: dt.date
     baseline: bool
     regimes: dict[str, str]
-    sources: Annotated[list[Source], merge_by("id")]
+    sources: Annotated[list[Source], merge_by_id]
     queries: list[dict[str, Any]]
     search_results: Annotated[list[dict[str, Any]], operator.add]
     texts: Annotated[dict[str, str], merge_dict]  # source id -> fetched text (untrusted data)
@@ -80,10 +94,10 @@ class PipelineState(TypedDict, total=False):
     profile: FirmProfile
     not_applicable: list[NotApplicable]  # requirements the profile puts out of scope (never assessed)
     policy_scan: dict[str, Any]  # what the folder was scanned for (requirement ids, topics): no policy text
-    assessments: Annotated[list[Assessment], merge_by("requirement_id")]
+    assessments: Annotated[list[Assessment], merge_by_requirement_id]
     compliance_status: dict[str, str]
     gaps: list[Gap]
-    drafts: Annotated[list[PolicyDraft], merge_by("file_name")]
+    drafts: Annotated[list[PolicyDraft], merge_by_file_name]
     outputs: list[DraftOutput]
     report: RunReport
     # run record
