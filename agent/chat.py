@@ -1,6 +1,6 @@
 """`agent chat`: a conversation over the project's tools, persisted per thread in the run database.
 
-The conversation is a small LangGraph graph (respond ⇄ tools) checkpointed in the same SQLite file as
+The conversation is a small LangGraph graph (respond ⇄ tools) checkpointed in the same database as
 the runs, so `agent chat --thread ID` resumes with the full message history. With a model configured the
 respond node is a tool-calling agent whose answers stream; without one, a question is answered from the
 knowledge pack by retrieval, with citations, and the reply says so. Slash commands work in both modes.
@@ -10,7 +10,6 @@ Policies are written only after the user confirms in the session.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.models import ComparisonReport, RunReport, Source
+from agent.storage.db import Database, Target, is_postgres
 from agent.textsafe import clean_text
 
 HELP = """Commands:
@@ -42,7 +42,7 @@ class ChatEnv:
     """What the tools may touch: the read-only policy folder, the output folder, the run database."""
 
     settings: Any
-    db_path: Path
+    db_path: Target  # the SQLite file or a postgresql:// URL
     out_dir: Path
     policies: Path | None
     confirm: Callable[[str], bool]
@@ -58,30 +58,30 @@ _THREADS = """CREATE TABLE IF NOT EXISTS agent_chats (
     thread_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, title TEXT, turns INTEGER NOT NULL DEFAULT 0)"""
 
 
-def _db(db_path: Path) -> sqlite3.Connection:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(db_path), timeout=30)
+def _db(db_path: Target) -> Database:
+    db = Database(db_path)
     db.execute(_THREADS)
     return db
 
 
-def touch_thread(db_path: Path, thread_id: str, first_words: str) -> None:
+def touch_thread(db_path: Target, thread_id: str, first_words: str) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     with _db(db_path) as db:
         db.execute("INSERT INTO agent_chats (thread_id, created_at, updated_at, title, turns) VALUES (?, ?, ?, ?, 1) "
-                   "ON CONFLICT(thread_id) DO UPDATE SET updated_at = excluded.updated_at, turns = turns + 1",
+                   "ON CONFLICT (thread_id) DO UPDATE SET updated_at = excluded.updated_at, turns = agent_chats.turns + 1",
                    (thread_id, now, now, first_words[:60]))
 
 
-def list_threads(db_path: Path) -> list[tuple[str, str, str, int]]:
+def list_threads(db_path: Target) -> list[tuple[str, str, str, int]]:
     """(thread id, updated, title, turns), most recent first."""
-    if not db_path.exists():
+    if not is_postgres(db_path) and not Path(db_path).exists():
         return []
     with _db(db_path) as db:
-        return list(db.execute("SELECT thread_id, updated_at, title, turns FROM agent_chats ORDER BY updated_at DESC, thread_id DESC"))
+        return [tuple(r) for r in db.execute(
+            "SELECT thread_id, updated_at, title, turns FROM agent_chats ORDER BY updated_at DESC, thread_id DESC")]
 
 
-def thread_exists(db_path: Path, thread_id: str) -> bool:
+def thread_exists(db_path: Target, thread_id: str) -> bool:
     return any(t[0] == thread_id for t in list_threads(db_path))
 
 
@@ -388,7 +388,7 @@ def build_chat_graph(env: ChatEnv, model: Any | None, checkpointer: Any) -> Any:
 class Session:
     """One terminal session: reads lines, runs slash commands, answers questions, keeps the thread."""
 
-    def __init__(self, settings: Any, *, db_path: Path, out_dir: Path, policies: Path | None,
+    def __init__(self, settings: Any, *, db_path: Target, out_dir: Path, policies: Path | None,
                  thread_id: str | None = None, model: Any | None = None,
                  read: Callable[[str], str] = input, console: Any = None, profile: Path | None = None) -> None:
         from rich.console import Console

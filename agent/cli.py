@@ -138,7 +138,10 @@ def doctor(
 
     settings = _settings()
     typer.echo(f"engine setting: {settings.engine}")
+    from agent.storage.db import describe, is_postgres
     from agent.textsafe import redact_url
+
+    typer.echo(f"runs database: {'PostgreSQL' if is_postgres(settings.database) else 'SQLite'} {describe(settings.database)}")
 
     for name, key, url in (("OPENAI_API_KEY", settings.openai_api_key, settings.openai_base_url),
                            ("TAVILY_API_KEY", settings.tavily_api_key, settings.tavily_base_url)):
@@ -155,10 +158,11 @@ def doctor(
 
 
 def _folders(settings, *, policies: Path | None = None, out: Path | None = None,  # noqa: ANN001
-             create_out: bool = True) -> Path:
-    """Check every folder a command will use before it starts; returns the run database path."""
+             create_out: bool = True) -> str | Path:
+    """Check every folder (and the database) a command will use before it starts; returns the run database."""
     from agent.preflight import (
         InputError,
+        check_database,
         check_out,
         check_policies,
         check_separate,
@@ -166,7 +170,10 @@ def _folders(settings, *, policies: Path | None = None, out: Path | None = None,
     )
 
     try:
-        check_state_dir(settings.state_dir)
+        if settings.database_url is None:
+            check_state_dir(settings.state_dir)
+        else:
+            check_database(settings.database)
         if policies is not None:
             check_policies(policies)
         if out is not None and create_out:
@@ -175,7 +182,7 @@ def _folders(settings, *, policies: Path | None = None, out: Path | None = None,
             check_separate(out, policies)
     except InputError as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
-    return settings.db_path
+    return settings.database
 
 
 def _check_profile(profile: Path | None, policies: Path | None) -> None:
@@ -190,7 +197,7 @@ def _check_profile(profile: Path | None, policies: Path | None) -> None:
         _fail(str(exc), EXIT_BAD_INPUT)
 
 
-def _db_path() -> Path:
+def _db_path() -> str | Path:
     return _folders(_settings())
 
 
@@ -316,13 +323,13 @@ def chat(
     _check_profile(profile, policies)
     _folders(settings, policies=policies, out=out_dir, create_out=out is not None)
     if list_threads:
-        rows = chatmod.list_threads(settings.db_path)
+        rows = chatmod.list_threads(settings.database)
         if not rows:
             typer.echo("No chat threads yet. Start one with: agent chat")
         for tid, updated, title, turns in rows:
             typer.echo(f"{tid}  {updated.replace('T', ' ')[:16]}  {turns:>3} turns  {title}")
         return
-    if thread is not None and not chatmod.thread_exists(settings.db_path, thread):
+    if thread is not None and not chatmod.thread_exists(settings.database, thread):
         _fail(f"no chat thread {thread!r}; `agent chat --list` shows the threads.", EXIT_BAD_INPUT)
     try:
         import readline  # noqa: F401 — line editing and history for input()
@@ -333,7 +340,7 @@ def chat(
         from agent.llm import default_factory
 
         model = default_factory(settings)("analyst")
-    session = chatmod.Session(settings, db_path=settings.db_path, out_dir=out_dir, policies=policies, thread_id=thread, model=model,
+    session = chatmod.Session(settings, db_path=settings.database, out_dir=out_dir, policies=policies, thread_id=thread, model=model,
                               profile=profile)
     raise typer.Exit(session.run())
 
@@ -420,7 +427,8 @@ def runs_prune(
                        else "Nothing to prune.")
             return
         freed = store.prune(doomed)
-    typer.echo(f"Deleted {len(doomed)} run(s); {freed / 1e6:.1f} MB freed.")
+    typer.echo(f"Deleted {len(doomed)} run(s); " + (f"{freed / 1e6:.1f} MB freed." if freed is not None
+                                                     else "PostgreSQL reuses the space (VACUUM)."))
 
 
 @runs_app.command("show")

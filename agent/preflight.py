@@ -42,6 +42,18 @@ def check_state_dir(path: Path) -> Path:
     return path
 
 
+def check_database(url: str | Path) -> None:
+    """AGENT_DATABASE_URL: a PostgreSQL server that answers, before any work starts."""
+    from agent.storage.db import Database, DatabaseError, is_postgres
+
+    if not is_postgres(url):
+        raise InputError("AGENT_DATABASE_URL must be a postgresql:// URL; unset it to keep runs in the local SQLite file.")
+    try:
+        Database(url).close()
+    except DatabaseError as exc:
+        raise InputError(f"{exc} (AGENT_DATABASE_URL)") from None
+
+
 def check_policies(path: Path) -> Path:
     """The policy folder: an existing, listable folder (it is only ever read)."""
     if not path.exists():

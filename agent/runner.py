@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agent.models import RunReport, Scope
 from agent.progress import Progress
+from agent.storage.db import Target, describe
 
 
 def new_run_id() -> str:
@@ -25,7 +26,7 @@ def run_pipeline(
     *,
     policies: Path | None,
     out_dir: Path,
-    db_path: Path,
+    db_path: Target,
     progress: Progress,
     run_id: str | None = None,
     context=None,  # graphs.context.RunContext; None = from settings (keys in the environment)
@@ -33,7 +34,7 @@ def run_pipeline(
     profile: Path | None = None,  # --profile FILE; None: company.toml in the policy folder, if any
     formats: tuple[str, ...] | None = None,  # md/docx for drafts and report, json for the report; None: AGENT_FORMATS
 ) -> RunReport:
-    """Execute the graph with a SQLite checkpointer; returns the run's report."""
+    """Execute the graph, checkpointed in ``db_path`` (a SQLite file or a PostgreSQL URL); returns the run's report."""
     from agent.runstore import RunStore
     from agent.settings import load_settings
     from graphs.context import make_context
@@ -76,7 +77,7 @@ def rerun_pipeline(
     run_id: str,
     from_step: str,
     *,
-    db_path: Path,
+    db_path: Target,
     progress: Progress,
     policies: Path | None = None,
     out_dir: Path | None = None,
@@ -102,7 +103,7 @@ def rerun_pipeline(
     with RunStore(db_path) as store:
         versions = store.versions(run_id)
         if not versions:
-            raise RerunError(f"no run {run_id!r} in {db_path}; see `agent runs list`.")
+            raise RerunError(f"no run {run_id!r} in {describe(db_path)}; see `agent runs list`.")
         latest = max(v.version for v in versions)
         # Compared with the newest version that finished (an interrupted one has no report).
         base = store.report(run_id)
@@ -137,7 +138,7 @@ def rerun_pipeline(
     return _execute(db_path, run_id, version, ctx, progress, go)
 
 
-def resume_pipeline(run_id: str, *, db_path: Path, progress: Progress, context=None) -> RunReport:
+def resume_pipeline(run_id: str, *, db_path: Target, progress: Progress, context=None) -> RunReport:
     """Finish an interrupted (or failed) run version from its last checkpoint; finished steps are not repeated."""
     from agent.runstore import RunStore
     from agent.settings import load_settings
@@ -147,7 +148,7 @@ def resume_pipeline(run_id: str, *, db_path: Path, progress: Progress, context=N
     with RunStore(db_path) as store:
         versions = store.versions(run_id)
     if not versions:
-        raise RerunError(f"no run {run_id!r} in {db_path}; see `agent runs list`.")
+        raise RerunError(f"no run {run_id!r} in {describe(db_path)}; see `agent runs list`.")
     row = max(versions, key=lambda v: v.version)
     if row.status not in ("interrupted", "failed"):
         raise RerunError(f"run {run_id} v{row.version} is {row.status}; only an interrupted or failed run can be resumed "
@@ -185,7 +186,7 @@ def _scope_line(scope: Scope) -> str:
     return f"{', '.join(scope.topics)} — {scope.jurisdiction_name}" + (f" ({scope.regime_hint})" if scope.regime_hint else "")
 
 
-def _execute(db_path: Path, run_id: str, version: int, ctx, progress: Progress, stream) -> RunReport:  # noqa: ANN001
+def _execute(db_path: Target, run_id: str, version: int, ctx, progress: Progress, stream) -> RunReport:  # noqa: ANN001
     from agent import cancel
     from agent.runstore import RunStore
     from agent.storage import checkpointed
@@ -217,7 +218,7 @@ def run_comparison(
     *,
     policies: Path | None,
     out_dir: Path,
-    db_path: Path,
+    db_path: Target,
     progress: Progress,
     context=None,  # noqa: ANN001
     write_drafts: bool = True,

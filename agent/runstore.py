@@ -1,4 +1,4 @@
-"""The run index: one row per run version, next to the LangGraph checkpoints in the same SQLite file.
+"""The run index: one row per run version, next to the LangGraph checkpoints in the same database.
 
 The checkpoints hold each step's state (for `runs history` and `runs rerun`); this table answers the
 questions that should not need a graph: which runs exist, their status, and the previous run of a scope.
@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from pydantic import BaseModel
 
 from agent.models import RunReport, Scope
+from agent.storage.db import Database, Target
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agent_runs (
@@ -36,12 +35,12 @@ CREATE TABLE IF NOT EXISTS agent_runs (
     report_json TEXT,
     host TEXT,
     pid INTEGER,
-    proc_started REAL,
+    proc_started DOUBLE PRECISION,  -- REAL is 4 bytes in PostgreSQL: too coarse for a start time
     PRIMARY KEY (run_id, version)
 )
 """
 # Columns added after the first release; older databases get them on open.
-_ADDED = {"host": "TEXT", "pid": "INTEGER", "proc_started": "REAL"}
+_ADDED = {"host": "TEXT", "pid": "INTEGER", "proc_started": "DOUBLE PRECISION"}
 _SAME_START_S = 1.0  # process start times are reported with clock-tick precision
 
 
@@ -88,12 +87,11 @@ def _alive(pid: int, started: float | None) -> bool:
 
 
 class RunStore:
-    def __init__(self, db_path: str | Path) -> None:
-        path = Path(db_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=30)
+    def __init__(self, target: Target) -> None:
+        """``target``: the SQLite file, or a ``postgresql://`` URL."""
+        self.db = Database(target)
         self.db.execute(_SCHEMA)
-        have = {row[1] for row in self.db.execute("PRAGMA table_info(agent_runs)")}
+        have = self.db.columns("agent_runs")
         for column, kind in _ADDED.items():
             if column not in have:
                 self.db.execute(f"ALTER TABLE agent_runs ADD COLUMN {column} {kind}")
@@ -126,8 +124,12 @@ class RunStore:
     def start(self, run_id: str, version: int, scope: Scope, started_at: str, out_dir: str,
               policies: str | None, rerun_from: str | None = None) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO agent_runs (run_id, version, query, scope_key, started_at, status, out_dir, policies,"
-            " rerun_from, host, pid, proc_started) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO agent_runs (run_id, version, query, scope_key, started_at, status, out_dir, policies,"
+            " rerun_from, host, pid, proc_started) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (run_id, version) DO UPDATE SET query = excluded.query, scope_key = excluded.scope_key,"
+            " started_at = excluded.started_at, finished_at = NULL, status = 'running', engine = NULL,"
+            " out_dir = excluded.out_dir, policies = excluded.policies, rerun_from = excluded.rerun_from,"
+            " report_json = NULL, host = excluded.host, pid = excluded.pid, proc_started = excluded.proc_started",
             (run_id, version, scope.query, scope_key(scope), started_at, out_dir, policies, rerun_from, *_this_process()),
         )
         self.db.commit()
@@ -178,7 +180,7 @@ class RunStore:
     def prunable(self, keep: int | None = None, older_than_days: float | None = None) -> list[str]:
         """Run ids to prune: all but the ``keep`` newest, and/or those started more than N days ago; never a running one."""
         runs = self.db.execute(
-            "SELECT run_id, MAX(started_at), MAX(status = 'running') FROM agent_runs GROUP BY run_id"
+            "SELECT run_id, MAX(started_at), MAX(CASE WHEN status = 'running' THEN 1 ELSE 0 END) FROM agent_runs GROUP BY run_id"
             " ORDER BY MAX(started_at) DESC, run_id DESC").fetchall()
         doomed: set[str] = set()
         if keep is not None:
@@ -188,19 +190,25 @@ class RunStore:
             doomed |= {r[0] for r in runs if r[1] < cutoff}
         return [r[0] for r in runs if r[0] in doomed and not r[2]]
 
-    def prune(self, run_ids: list[str]) -> int:
-        """Delete runs: their index rows and every checkpoint and write; then give the space back. Returns bytes freed."""
-        path = Path(self.db.execute("PRAGMA database_list").fetchone()[2])
-        before = path.stat().st_size
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    def prune(self, run_ids: list[str]) -> int | None:
+        """Delete runs: their index rows and every checkpoint and write; then give the space back.
+
+        Returns the bytes the SQLite file shrank by; None on PostgreSQL, where VACUUM makes the space reusable
+        rather than returning it to the file system.
+        """
+        before = self.db.size()
+        tables = self.db.tables()
         for run_id in run_ids:
             self.db.execute("DELETE FROM agent_runs WHERE run_id = ?", (run_id,))
-            for table in ("checkpoints", "writes"):  # the LangGraph checkpointer's tables, keyed by thread
+            # The LangGraph checkpointers' tables, keyed by thread (SQLite: checkpoints, writes; PostgreSQL:
+            # checkpoints, checkpoint_blobs, checkpoint_writes).
+            for table in ("checkpoints", "writes", "checkpoint_blobs", "checkpoint_writes"):
                 if table in tables:
                     self.db.execute(f"DELETE FROM {table} WHERE thread_id = ?", (run_id,))  # noqa: S608
         self.db.commit()
-        self.db.execute("VACUUM")
-        return max(0, before - path.stat().st_size)
+        self.db.vacuum()
+        after = self.db.size()
+        return None if before is None or after is None else max(0, before - after)
 
     def report(self, run_id: str, version: int | None = None) -> RunReport | None:
         sql = "SELECT report_json FROM agent_runs WHERE run_id = ? AND report_json IS NOT NULL"

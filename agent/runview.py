@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from agent.models import RunReport
 from agent.runstore import RunRow
+from agent.storage.db import Target
 from agent.textsafe import markup_safe as safe
 
 
@@ -26,7 +26,7 @@ class HistoryRow(BaseModel):
     drafts: int
 
 
-def history(db_path: Path, run_id: str) -> list[HistoryRow]:
+def history(db_path: Target, run_id: str) -> list[HistoryRow]:
     """Every checkpoint of the run's latest version, oldest first (earlier versions' steps it reused included)."""
     from agent.storage import checkpointed
 

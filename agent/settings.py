@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     out_dir: Path = Field(default=Path("policies_out"), validation_alias="AGENT_OUT_DIR")
     # The user's data directory, so every run is listed whatever folder it was started from.
     state_dir: Path = Field(default_factory=lambda: default_state_dir(), validation_alias="AGENT_STATE_DIR")
+    # A shared PostgreSQL database for runs, checkpoints and chat threads instead of the SQLite file in state_dir.
+    database_url: SecretStr | None = Field(default=None, validation_alias="AGENT_DATABASE_URL")
 
     # engine choice: auto = live where keys are set, embedded otherwise
     engine: Literal["auto", "embedded", "live"] = Field(default="auto", validation_alias="AGENT_ENGINE")
@@ -84,6 +86,11 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.state_dir / "runs.sqlite"
+
+    @property
+    def database(self) -> str | Path:
+        """Where runs live: the PostgreSQL URL when AGENT_DATABASE_URL is set, else the SQLite file."""
+        return self.database_url.get_secret_value() if self.database_url else self.db_path
 
     def model_for(self, role: Role) -> str:
         return getattr(self, f"model_{role}") or self.model

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 import zlib
 from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -156,10 +154,8 @@ def serializer() -> JsonPlusSerializer:
     return CompressedSerializer(allowed_msgpack_modules=allowed)
 
 
-def open_checkpointer(db_path: str | Path) -> SqliteSaver:
-    path = Path(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False)
-    saver = SqliteSaver(conn, serde=serializer())
-    saver.setup()
-    return saver
+def open_checkpointer(target: str | Path) -> Any:
+    """A checkpointer with the project's serializer: SQLite for a path, PostgreSQL for a ``postgresql://`` URL."""
+    from agent.storage.db import open_checkpointer as open_saver
+
+    return open_saver(target, serializer())

@@ -50,3 +50,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = Path(str(item.fspath)).resolve().relative_to(ROOT).as_posix()
         if module in SLOW_MODULES or "agent_exe" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def pg_server():  # noqa: ANN201
+    """A throwaway PostgreSQL server for the session (tests/services.py)."""
+    from tests.services import postgres_server
+
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: ANN001
+    """A fresh, empty database; AGENT_DATABASE_URL points at it."""
+    url = pg_server.new_database()
+    monkeypatch.setenv("AGENT_DATABASE_URL", url)
+    return url

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from agent.runstore import RunStore
 from agent.scope import parse_scope
@@ -24,8 +25,16 @@ def _row(store: RunStore, run_id: str, *, host: str, pid: int | None, started: f
     store.db.commit()
 
 
-def test_running_rows_are_reaped_only_when_their_process_is_gone(tmp_path: Path) -> None:
-    db = tmp_path / "runs.sqlite"
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """The run index on both backends: the SQLite file, and a fresh database on a throwaway PostgreSQL server."""
+    if request.param == "sqlite":
+        return tmp_path / "runs.sqlite"
+    return request.getfixturevalue("pg_server").new_database()
+
+
+def test_running_rows_are_reaped_only_when_their_process_is_gone(target: str | Path) -> None:
+    db = target
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     me = psutil.Process()
@@ -46,8 +55,8 @@ def test_running_rows_are_reaped_only_when_their_process_is_gone(tmp_path: Path)
         assert store.versions("killed")[0].finished_at is not None
 
 
-def test_prefixes_are_literal_and_must_be_unambiguous(tmp_path: Path) -> None:
-    with RunStore(tmp_path / "runs.sqlite") as store:
+def test_prefixes_are_literal_and_must_be_unambiguous(target: str | Path) -> None:
+    with RunStore(target) as store:
         for rid in ("20261201-aaa", "20261201-aab", "20261202-xyz"):
             store.start(rid, 1, parse_scope("stablecoin KZ"), "2026-12-01T00:00:00+00:00", "out", None)
         assert store.resolve("20261202") == "20261202-xyz"
@@ -72,3 +81,15 @@ def test_an_older_database_gains_the_process_columns(tmp_path: Path) -> None:
         assert _status(store, "old") == "interrupted"
         store.start("new", 1, parse_scope("stablecoin KZ"), "2026-12-01T00:00:00+00:00", "out", None)
         assert _status(store, "new") == "running"
+
+
+def test_prunable_keeps_the_newest_and_never_a_running_run(target: str | Path) -> None:
+    with RunStore(target) as store:
+        for day, rid in ((1, "old"), (2, "mid"), (3, "new")):
+            store.start(rid, 1, parse_scope("stablecoin KZ"), f"2026-11-0{day}T00:00:00+00:00", "out", None)
+        store.set_status("old", 1, "completed")
+        store.set_status("new", 1, "completed")
+        # "mid" is still running (this process): it is never pruned, whatever its age
+        assert store.prunable(keep=1) == ["old"]
+        store.prune(["old"])
+        assert [r.run_id for r in store.rows()] == ["new", "mid"]

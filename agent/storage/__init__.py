@@ -10,7 +10,7 @@ from typing import Any
 
 @contextmanager
 def checkpointed(db_path: str | Path, build: Callable[..., Any] | None = None) -> Iterator[Any]:
-    """A compiled graph (the pipeline unless ``build`` says otherwise) whose checkpoints live in ``db_path``."""
+    """A compiled graph (the pipeline unless ``build`` says otherwise) checkpointed in ``db_path``: a SQLite file or a PostgreSQL URL."""
     from graphs.pipeline import build as build_pipeline
     from graphs.pipeline import open_checkpointer
 
