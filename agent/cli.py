@@ -369,7 +369,9 @@ def serve(
         config = web_config(host=host, db_path=db_path, out_dir=settings.out_dir, policies_root=policies_root, token=given)
     except ServeError as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
-    typer.echo(f"Web run page for the runs in {db_path}" + (" (access token required)" if config.token else ""), err=True)
+    from agent.storage.db import describe
+
+    typer.echo(f"Web run page for the runs in {describe(db_path)}" + (" (access token required)" if config.token else ""), err=True)
     serve(config, host, port)
 
 

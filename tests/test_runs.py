@@ -137,3 +137,21 @@ def test_a_rerun_report_keeps_the_limits_of_the_steps_it_reused(agent_exe: str, 
     assert any("no TAVILY_API_KEY" in w for w in v1["run"]["warnings"])
     v2 = json.loads(agent(agent_exe, "runs", "rerun", v1["run"]["id"], "--from", "drafts", "--json", cwd=isolated).stdout)
     assert any("no TAVILY_API_KEY" in w for w in v2["run"]["warnings"]), "research was reused, and so was what limited it"
+
+
+def test_a_rerun_of_a_rerun_from_the_same_step_runs_that_step_again(isolated: Path) -> None:
+    from agent.progress import Progress
+    from agent.runner import rerun_pipeline, run_pipeline
+    from agent.scope import parse_scope
+    from agent.settings import load_settings
+
+    db = load_settings().database
+    quiet = Progress(enabled=False)
+    v1 = run_pipeline(parse_scope("stablecoin KZ"), policies=EXAMPLES, out_dir=isolated / "out", db_path=db, progress=quiet)
+    rerun_pipeline(v1.run.id, "gaps", db_path=db, progress=quiet)
+    # The second re-run forks after the first one's own fork checkpoint: it must still read the policies.
+    v3 = rerun_pipeline(v1.run.id, "gaps", db_path=db, progress=quiet)
+    assert v3.run.version == 3
+    ran = [s.step for s in v3.run.steps if s.version == 3]
+    assert ran[:2] == ["read_policies", "profile"] and "gaps" in ran
+    assert v3.run.policies.folder == str(EXAMPLES) and v3.gaps == v1.gaps

@@ -42,7 +42,7 @@ _DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document
 
 
 class WebConfig(BaseModel):
-    db_path: Path
+    db_path: str | Path  # the run database: a SQLite file or a postgresql:// URL
     out_dir: Path  # where runs started here write their drafts and reports
     policies_root: Path | None = None  # the policy folders offered are its sub-folders
     token: SecretStr | None = None  # when set, every request must carry it

@@ -14,7 +14,7 @@ class ServeError(ValueError):
     """The server cannot start as asked; the message says why and what to do."""
 
 
-def web_config(*, host: str, db_path: Path, out_dir: Path, policies_root: Path | None, token: str | None) -> WebConfig:
+def web_config(*, host: str, db_path: str | Path, out_dir: Path, policies_root: Path | None, token: str | None) -> WebConfig:
     """The configuration for ``host``: off loopback a token is required and any Host header is answered."""
     if token is not None and not token.strip():
         token = None
