@@ -152,8 +152,11 @@ class Jobs:
         """Stop calls waiting on services and give running jobs a moment to record how they ended."""
         from agent import cancel
 
+        running = self.running()
+        if not running:
+            return  # the flag is process-wide: set it only when there is work of ours to stop
         cancel.CANCEL.set()
-        for job in self.running():
+        for job in running:
             if job.thread is not None:
                 job.thread.join(wait_s)
 
