@@ -67,6 +67,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app.state.config = config
     app.state.jobs = jobs
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["folder"] = lambda path: _folder_label(path, config.policies_root)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -163,6 +164,18 @@ def _admit(request: Request, config: WebConfig) -> Response | None:
         raise Refused(401, "this server needs its access token: open its address once with ?token=YOUR_TOKEN "
                            "(or send the X-Agent-Token header).")
     return None
+
+
+def _folder_label(path: str | None, root: Path | None) -> str:
+    """A policy folder as the page shows it: its name under the policies root, else the path the run recorded."""
+    if not path:
+        return "none"
+    if root is not None:
+        try:
+            return Path(path).resolve().relative_to(root.resolve()).as_posix()
+        except (OSError, ValueError):
+            pass
+    return path
 
 
 def _check_post(request: Request, csrf: str) -> None:
@@ -282,7 +295,7 @@ class _Pages:
             found = profile_path(chosen, folder)
             if found is not None:
                 read_profile_file(found)
-            out_dir = self.config.out_dir.resolve()
+            out_dir = self.config.out_dir  # recorded as configured, as `agent run` records --out
             check_out(out_dir, folder)
         except (FormError, InputError, ProfileError) as exc:
             return self.runs_page(request, 400, str(exc), form)
@@ -336,7 +349,7 @@ class _Pages:
             if step not in RERUN_CHOICES:
                 raise FormError(f"choose the step to re-run from: {', '.join(RERUN_CHOICES)}.")
             folder = self.policy_folder(policies)
-            out_dir = Path(latest.out_dir) if latest.out_dir else self.config.out_dir.resolve()
+            out_dir = Path(latest.out_dir) if latest.out_dir else self.config.out_dir
             check_out(out_dir, folder)
         except (FormError, InputError) as exc:
             return self.run_page(request, run_id, status=400, error=str(exc), form=form)
