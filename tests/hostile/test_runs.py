@@ -28,7 +28,7 @@ def _env(cwd: Path, **extra: str) -> dict[str, str]:
 
 def _live_env(cwd: Path, services: FakeServices, **extra: str) -> dict[str, str]:
     return _env(cwd, AGENT_ENGINE="auto", OPENAI_API_KEY=KEY, OPENAI_BASE_URL=services.url + "/v1",
-                AGENT_MODEL="fake-model", AGENT_MAX_RETRIES="0", **extra)
+                AGENT_MODEL="fake-model", AGENT_MAX_RETRIES="0", PYTHONFAULTHANDLER="1", **extra)
 
 
 def _agent(agent_exe: str, cwd: Path, *args: str, env: dict[str, str] | None = None,
@@ -110,7 +110,13 @@ def test_ctrl_c_stops_a_run_waiting_on_the_model_at_once(agent_exe: str, isolate
         _wait_for_model_call(services, proc)
         proc.send_signal(signal.SIGINT)
         # Hang guard: the stand-in answers only after HANG_S; a run that waited for it would time out here.
-        _, err = proc.communicate(timeout=HANG_S / 2)
+        try:
+            _, err = proc.communicate(timeout=HANG_S / 2)
+        except subprocess.TimeoutExpired:
+            # Where is it stuck? PYTHONFAULTHANDLER makes SIGABRT print every thread's stack.
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=10)
+            pytest.fail(f"still running {HANG_S / 2:.0f} s after Ctrl-C; its threads:\n{err[-12000:]}")
     assert proc.returncode == 130
     assert "interrupted" in err and "--resume" in err and "Traceback" not in err
     (row,) = _runs(agent_exe, isolated)
