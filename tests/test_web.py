@@ -169,7 +169,9 @@ def test_forms_without_the_csrf_token_or_from_another_site_are_refused(client: T
     # the same form from the page itself gets through to validation (a bad query: nothing is started)
     res = client.post("/runs", data={"query": "zzz", "csrf": token},
                       headers={"Origin": BASE, "Sec-Fetch-Site": "same-origin"})
-    assert res.status_code == 400 and "error" in res.text
+    assert res.status_code == 400 and "I could not find a jurisdiction in &#34;zzz&#34;" in res.text
+    res = client.post("/runs", data={"query": "stablecoin KZ " + "x" * 600, "csrf": token})
+    assert res.status_code == 400 and "longer than 500 characters" in res.text
     assert client.app.state.jobs.running() == []  # type: ignore[attr-defined]
     with RunStore(db(isolated)) as s:
         assert s.rows() == []

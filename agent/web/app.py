@@ -366,6 +366,8 @@ def _one_scope(query: str) -> Any:
     from agent.scope import ScopeError, parse_scopes
     from agent.textsafe import clean_text
 
+    if len(query) > 500:
+        raise FormError("the query is longer than 500 characters; name a topic and a jurisdiction.")
     try:
         scopes = parse_scopes(clean_text(query))
     except ScopeError as exc:
