@@ -83,7 +83,7 @@ def test_second_run_of_a_scope_is_compared_with_the_first(agent_exe: str, isolat
     assert json.loads(other.stdout)["comparison"] is None, "a different scope is not compared"
 
 
-def test_rerun_from_drafts_and_research_make_new_versions(agent_exe: str, isolated: Path) -> None:
+def test_rerun_from_drafts_research_and_analysis_make_new_versions(agent_exe: str, isolated: Path) -> None:
     v1 = first_run(agent_exe, isolated)
     rid = v1["run"]["id"]
     drafts = json.loads(agent(agent_exe, "runs", "rerun", rid, "--from", "drafts", "--json", cwd=isolated).stdout)
@@ -94,6 +94,14 @@ def test_rerun_from_drafts_and_research_make_new_versions(agent_exe: str, isolat
     assert research["run"]["version"] == 3
     assert {s["step"] for s in research["run"]["steps"] if s["version"] == 1} == {"scope"}
     assert len(research["sources"]) == len(v1["sources"]) and research["gaps"] == v1["gaps"]
+    res = agent(agent_exe, "runs", "rerun", rid, "--from", "analysis", "--json", cwd=isolated)
+    assert res.returncode == 0, res.stderr
+    analysis = json.loads(res.stdout)
+    assert analysis["run"]["version"] == 4
+    assert {s["step"] for s in analysis["run"]["steps"] if s["version"] == 4} >= {"analyze", "verify", "gaps", "report"}
+    assert {s["step"] for s in analysis["run"]["steps"] if s["step"] in ("scope", "research")} and \
+        all(s["version"] < 4 for s in analysis["run"]["steps"] if s["step"] in ("scope", "research"))
+    assert analysis["gaps"] == v1["gaps"]
 
 
 @pytest.mark.parametrize("args, message", [
