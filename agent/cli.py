@@ -345,6 +345,36 @@ def chat(
     raise typer.Exit(session.run())
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind; anything but loopback requires --token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port, printed at start).")] = 8765,
+    policies_root: Annotated[Path | None, typer.Option("--policies-root", help="Folder whose sub-folders the page offers as policy folders (read-only).")] = None,
+    token: Annotated[str | None, typer.Option("--token", help="Access token checked on every request [default: AGENT_SERVE_TOKEN]; required off loopback.")] = None,
+) -> None:
+    """The web run page: runs list, start and re-run runs, live progress, reports and drafts."""
+    from agent.preflight import InputError, check_policies
+
+    settings = _settings()
+    db_path = _folders(settings)
+    if policies_root is not None:
+        try:
+            check_policies(policies_root)
+        except InputError as exc:
+            _fail(str(exc).replace("policy folder", "policies root", 1), EXIT_BAD_INPUT)
+    from agent.web.server import ServeError, serve, web_config
+
+    given = token if token is not None else (settings.serve_token.get_secret_value() if settings.serve_token else None)
+    try:
+        config = web_config(host=host, db_path=db_path, out_dir=settings.out_dir, policies_root=policies_root, token=given)
+    except ServeError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    from agent.storage.db import describe
+
+    typer.echo(f"Web run page for the runs in {describe(db_path)}" + (" (access token required)" if config.token else ""), err=True)
+    serve(config, host, port)
+
+
 runs_app = typer.Typer(
     help="Past runs: list them, show a run's steps and changes, its history through the steps, re-run from a step.",
     no_args_is_help=True, rich_markup_mode=None,

@@ -177,9 +177,21 @@ def _fork_point(graph, run_id: str, node: str):  # noqa: ANN001, ANN202
     while snap is not None and snap.config:
         parent = graph.get_state(snap.parent_config) if snap.parent_config else None
         if node in snap.next and parent is not None and parent.next:
-            return snap, parent.next[0]
+            return snap, _led_to(graph, snap, parent)
         snap = parent
     return None, None
+
+
+def _led_to(graph, snap, parent) -> str:  # noqa: ANN001
+    """The node whose writes produced ``snap``, as ``update_state`` must be told when forking from it.
+
+    A re-run's own fork checkpoint (source "update") waits on the same step as the checkpoint it was forked
+    from, and was written as the node that led to that one: a second re-run from the same step forks after it
+    as that node too, never as the step itself (which would skip the step).
+    """
+    while (snap.metadata or {}).get("source") == "update" and parent.next == snap.next and parent.parent_config:
+        snap, parent = parent, graph.get_state(parent.parent_config)
+    return parent.next[0]
 
 
 def _scope_line(scope: Scope) -> str:

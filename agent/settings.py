@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     price_in_per_mtok: float | None = Field(default=None, validation_alias="AGENT_PRICE_IN_PER_MTOK")
     price_out_per_mtok: float | None = Field(default=None, validation_alias="AGENT_PRICE_OUT_PER_MTOK")
 
+    # agent serve: required off loopback, then checked on every request (--token overrides)
+    serve_token: SecretStr | None = Field(default=None, validation_alias="AGENT_SERVE_TOKEN")
+
     # reproducible prompts (tests, cassettes): the date the agent believes it is
     today: dt.date | None = Field(default=None, validation_alias="AGENT_TODAY")
 

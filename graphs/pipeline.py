@@ -9,7 +9,7 @@ from typing import Any
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import Runtime
+from langgraph.runtime import get_runtime
 from langgraph.types import Send
 
 from agent import models
@@ -23,18 +23,31 @@ RECURSION_LIMIT = 64
 _TIER_RANK = {"law": 0, "regulator": 1, "official": 2, "secondary": 3, "news": 4}
 
 
-def route_search(state: PipelineState, runtime: Runtime[RunContext]) -> list[Send] | str:
+def _budget(name: str) -> int:
+    """A search or fetch budget from the run's settings.
+
+    0 when no run is executing: a re-run's fork is written with ``update_state``, which evaluates the forked
+    node's routing with no runtime; the fork then waits on the analysis, which is where a budget of 0 routes.
+    """
+    try:
+        runtime = get_runtime(RunContext)
+    except (RuntimeError, KeyError):
+        return 0
+    return int(getattr(runtime.context.settings, name)) if runtime is not None and runtime.context else 0
+
+
+def route_search(state: PipelineState) -> list[Send] | str:
     """Fan out one web search per planned query, within the search budget."""
     queries = state.get("queries") or []
-    budget = runtime.context.settings.max_searches if runtime.context else 0
+    budget = _budget("max_searches")
     if not queries or budget <= 0:
         return "analyze"
     return [Send("search", {"query": q}) for q in queries[:budget]]
 
 
-def route_fetch(state: PipelineState, runtime: Runtime[RunContext]) -> list[Send] | str:
+def route_fetch(state: PipelineState) -> list[Send] | str:
     """Fetch the most authoritative results first, once per URL, within the fetch budget."""
-    budget = runtime.context.settings.max_fetches if runtime.context else 0
+    budget = _budget("max_fetches")
     seen: set[str] = set()
     picked = []
     for r in sorted(state.get("search_results", []), key=lambda r: (_TIER_RANK.get(r["tier"], 9), -(r.get("score") or 0))):

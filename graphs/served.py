@@ -28,6 +28,7 @@ from pydantic_core import to_jsonable_python
 from typing_extensions import TypedDict
 
 from agent.models import FirmProfile, Gap, RunReport
+from agent.settings import Settings
 from graphs.context import RunContext, make_context
 from graphs.pipeline import RECURSION_LIMIT, add_pipeline
 from graphs.state import PipelineState
@@ -64,6 +65,16 @@ class ServedContext:
     max_seconds: float | None = None
     formats: str | None = None  # md,json,docx (AGENT_FORMATS)
 
+    @functools.cached_property
+    def settings(self) -> Settings:
+        """The server's settings (environment, .env) with this run's fields on top.
+
+        The pipeline's search and fetch routes read their budgets here: they take the run's context from
+        LangGraph's runtime, where this context is, not from the node that built the run's services.
+        """
+        given = {_SETTING[f.name]: value for f in fields(self) if (value := getattr(self, f.name)) is not None}
+        return Settings(**given)
+
 
 # ServedContext field -> the Settings field's environment name, which Settings takes as its keyword
 _SETTING = {"engine": "AGENT_ENGINE", "today": "AGENT_TODAY", "max_searches": "AGENT_MAX_SEARCHES",
@@ -77,11 +88,8 @@ _RUNS_KEPT = 32
 
 
 def new_context(served: ServedContext | None) -> RunContext:
-    """Settings from the environment (and .env) with the caller's fields on top, and the services they configure."""
-    from agent.settings import Settings
-
-    given = {_SETTING[f.name]: value for f in fields(ServedContext) if (value := getattr(served, f.name, None)) is not None}
-    return make_context(Settings(**given))
+    """The run's settings and the services they configure."""
+    return make_context((served or ServedContext()).settings)
 
 
 def run_context(runtime: Runtime[ServedContext]) -> RunContext:

@@ -41,7 +41,7 @@ SLOW_MODULES = frozenset({
     "tests/hostile/test_spreadsheets.py", "tests/hostile/test_sessions.py", "tests/test_runs.py",
     "tests/test_matching_equivalence.py", "tests/test_profile.py", "tests/test_drafts.py", "tests/test_live_cassettes.py",
     "tests/test_live_end_to_end.py", "tests/test_state.py", "tests/test_chat.py", "tests/test_jurisdictions.py",
-    "tests/test_comparison.py", "tests/test_pipeline.py", "tests/test_langgraph_server.py",
+    "tests/test_comparison.py", "tests/test_pipeline.py", "tests/test_langgraph_server.py", "tests/test_web_browser.py",
 })
 
 

@@ -83,7 +83,7 @@ def test_second_run_of_a_scope_is_compared_with_the_first(agent_exe: str, isolat
     assert json.loads(other.stdout)["comparison"] is None, "a different scope is not compared"
 
 
-def test_rerun_from_drafts_and_research_make_new_versions(agent_exe: str, isolated: Path) -> None:
+def test_rerun_from_drafts_research_and_analysis_make_new_versions(agent_exe: str, isolated: Path) -> None:
     v1 = first_run(agent_exe, isolated)
     rid = v1["run"]["id"]
     drafts = json.loads(agent(agent_exe, "runs", "rerun", rid, "--from", "drafts", "--json", cwd=isolated).stdout)
@@ -94,6 +94,14 @@ def test_rerun_from_drafts_and_research_make_new_versions(agent_exe: str, isolat
     assert research["run"]["version"] == 3
     assert {s["step"] for s in research["run"]["steps"] if s["version"] == 1} == {"scope"}
     assert len(research["sources"]) == len(v1["sources"]) and research["gaps"] == v1["gaps"]
+    res = agent(agent_exe, "runs", "rerun", rid, "--from", "analysis", "--json", cwd=isolated)
+    assert res.returncode == 0, res.stderr
+    analysis = json.loads(res.stdout)
+    assert analysis["run"]["version"] == 4
+    assert {s["step"] for s in analysis["run"]["steps"] if s["version"] == 4} >= {"analyze", "verify", "gaps", "report"}
+    assert {s["step"] for s in analysis["run"]["steps"] if s["step"] in ("scope", "research")} and \
+        all(s["version"] < 4 for s in analysis["run"]["steps"] if s["step"] in ("scope", "research"))
+    assert analysis["gaps"] == v1["gaps"]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -137,3 +145,21 @@ def test_a_rerun_report_keeps_the_limits_of_the_steps_it_reused(agent_exe: str, 
     assert any("no TAVILY_API_KEY" in w for w in v1["run"]["warnings"])
     v2 = json.loads(agent(agent_exe, "runs", "rerun", v1["run"]["id"], "--from", "drafts", "--json", cwd=isolated).stdout)
     assert any("no TAVILY_API_KEY" in w for w in v2["run"]["warnings"]), "research was reused, and so was what limited it"
+
+
+def test_a_rerun_of_a_rerun_from_the_same_step_runs_that_step_again(isolated: Path) -> None:
+    from agent.progress import Progress
+    from agent.runner import rerun_pipeline, run_pipeline
+    from agent.scope import parse_scope
+    from agent.settings import load_settings
+
+    db = load_settings().database
+    quiet = Progress(enabled=False)
+    v1 = run_pipeline(parse_scope("stablecoin KZ"), policies=EXAMPLES, out_dir=isolated / "out", db_path=db, progress=quiet)
+    rerun_pipeline(v1.run.id, "gaps", db_path=db, progress=quiet)
+    # The second re-run forks after the first one's own fork checkpoint: it must still read the policies.
+    v3 = rerun_pipeline(v1.run.id, "gaps", db_path=db, progress=quiet)
+    assert v3.run.version == 3
+    ran = [s.step for s in v3.run.steps if s.version == 3]
+    assert ran[:2] == ["read_policies", "profile"] and "gaps" in ran
+    assert v3.run.policies.folder == str(EXAMPLES) and v3.gaps == v1.gaps
