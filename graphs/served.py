@@ -118,8 +118,8 @@ def _fields(schema: Any) -> dict[str, Callable[[Any], Any]]:
 
 def typed(schema: Any, value: Any) -> Any:
     """The state (or task) a pipeline function reads, its plain values validated back into the project's models."""
-    fields = _fields(schema)
-    return {k: fields[k](v) for k, v in value.items() if k in fields}
+    validators = _fields(schema)
+    return {k: validators[k](v) for k, v in value.items() if k in validators}
 
 
 def plain(value: Any) -> Any:
