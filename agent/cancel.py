@@ -24,6 +24,9 @@ _SLICE_S = 0.05
 # Calls given up on that are still running somewhere (an HTTP client's own worker pool, say).
 _abandoned = 0
 _lock = threading.Lock()
+# SIGINTs the main thread's handler ran for, and those the wakeup-fd watcher read (while it runs).
+_handled = 0
+_watched: int | None = None
 
 
 class Cancelled(Exception):
@@ -87,6 +90,9 @@ def pause(seconds: float, cancel: threading.Event = CANCEL) -> None:
 def _on_sigint(signum: int, frame: Any) -> None:
     import logging
 
+    global _handled
+    with _lock:
+        _handled += 1
     CANCEL.set()
     # On an interrupted step LangGraph's executor can shut down while a cancelled branch is still in its
     # done-callback; concurrent.futures then logs a traceback for the write it could not schedule. The
@@ -106,13 +112,78 @@ def sigint_cancels() -> Iterator[None]:
         return
     previous = signal.signal(signal.SIGINT, _on_sigint)
     try:
-        yield
+        with _cancel_from_any_thread():
+            yield
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextlib.contextmanager
+def _cancel_from_any_thread() -> Iterator[None]:
+    """Set CANCEL as soon as SIGINT arrives, even while the main thread cannot run its handler.
+
+    The kernel may deliver SIGINT to any thread. Python runs the handler only in the main thread, and a
+    main thread blocked in an untimed lock wait (LangGraph waiting on its branches) is then not woken: the
+    handler would run only when a branch ends, which for a call waiting on a slow model is minutes. The C
+    handler also writes the signal number to the wakeup fd; a watcher thread reading it sets CANCEL, the
+    branches give up within a slice, and the main thread wakes and raises KeyboardInterrupt.
+    """
+    import os
+
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    try:
+        previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread of the main interpreter
+        os.close(read_fd)
+        os.close(write_fd)
+        yield
+        return
+
+    global _watched
+
+    def watch() -> None:
+        global _watched
+        while True:
+            try:
+                data = os.read(read_fd, 64)
+            except OSError:
+                return
+            if not data:
+                return
+            seen = data.count(signal.SIGINT)
+            if seen:
+                with _lock:
+                    _watched = (_watched or 0) + seen
+                CANCEL.set()
+
+    with _lock:
+        _watched = _handled  # the watcher starts level with the handler
+    watcher = threading.Thread(target=watch, name="sigint-watcher", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        os.close(write_fd)  # the watcher reads end-of-file and returns
+        watcher.join(timeout=1)
+        os.close(read_fd)
+        with _lock:
+            _watched = None
+
+
 def reset() -> None:
-    """A new unit of work (a run, a chat turn) starts uncancelled."""
+    """A new unit of work (a run, a chat turn) starts uncancelled.
+
+    A Ctrl-C the main thread has already handled (at a chat prompt, say) may not yet have been read by the
+    watcher; wait for it briefly, so its late CANCEL cannot stop the next unit of work.
+    """
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        with _lock:
+            if _watched is None or _watched >= _handled:
+                break
+        time.sleep(0.005)
     CANCEL.clear()
 
 

@@ -92,3 +92,39 @@ def test_bounded_call_returns_values_and_errors_of_the_call() -> None:
         call_bounded(lambda: {}["missing"], timeout=5)
     with pytest.raises(DeadlineExceeded):
         call_bounded(lambda: time.sleep(HANG_S), timeout=0)
+
+
+_SIGINT_TO_A_WORKER = """
+import signal, threading, time
+from agent import cancel
+
+release = threading.Lock()
+release.acquire()
+
+def branch():
+    time.sleep(0.5)  # the main thread is waiting on the lock by now
+    # The kernel may hand a process's SIGINT to any thread: here, to this one.
+    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+    if cancel.CANCEL.wait(10):  # a bounded call gives up when CANCEL is set
+        release.release()
+
+with cancel.sigint_cancels():
+    threading.Thread(target=branch, daemon=True).start()
+    try:
+        release.acquire()  # untimed, as LangGraph waits on its branches
+        print("woken without an interrupt")
+    except KeyboardInterrupt:
+        print("interrupted")
+cancel.reset()
+print("after reset:", "cancelled" if cancel.CANCEL.is_set() else "clear")
+"""
+
+
+def test_ctrl_c_delivered_to_a_worker_thread_still_stops_a_blocked_run() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    res = subprocess.run([sys.executable, "-c", _SIGINT_TO_A_WORKER], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.stdout.split("\n")[:2] == ["interrupted", "after reset: clear"], res.stdout + res.stderr
