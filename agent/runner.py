@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,9 @@ def run_pipeline(
     ctx = context or make_context(settings)
     formats = formats or settings.format_list
     started = datetime.now(UTC).isoformat(timespec="seconds")
+    # Absolute, so a re-run, or the web page, started from another folder finds the same folders.
+    out_dir = Path(os.path.abspath(out_dir))
+    policies, profile = _absolute(policies), _absolute(profile)
     with RunStore(db_path) as store:
         previous = store.previous(scope, started, exclude=run_id)
         store.start(run_id, 1, scope, started, str(out_dir), str(policies) if policies else None)
@@ -120,13 +124,13 @@ def rerun_pipeline(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     values = snapshot.values
     scope = values["scope"]
-    new_policies = str(policies) if policies else values.get("policies_dir")
-    new_out = str(out_dir) if out_dir else values.get("out_dir")
+    new_policies = str(_absolute(policies)) if policies else values.get("policies_dir")
+    new_out = str(_absolute(out_dir)) if out_dir else values.get("out_dir")
     # The fork checkpoint holds only what earlier steps produced (their warnings included): nothing to clear.
     update = {"version": version, "rerun_from": from_step.lower(), "started_at": started,
               "policies_dir": new_policies, "out_dir": new_out}
     if profile is not None:
-        update["profile_path"] = str(profile)
+        update["profile_path"] = str(_absolute(profile))
     with RunStore(db_path) as store:
         store.start(run_id, version, scope, started, new_out, new_policies, rerun_from=from_step.lower())
     progress.start(f"{run_id} v{version}", _scope_line(scope) + f" — re-run from {from_step}", engine_line(ctx))
@@ -169,6 +173,11 @@ def resume_pipeline(run_id: str, *, db_path: Target, progress: Progress, context
                    engine_line(ctx))
     return _execute(db_path, run_id, row.version, ctx, progress,
                     lambda graph, config: graph.stream(None, config, stream_mode="updates", context=ctx))
+
+
+def _absolute(path: Path | None) -> Path | None:
+    """The path made absolute without resolving symlinks (the folder checks judge those)."""
+    return Path(os.path.abspath(path)) if path is not None else None
 
 
 def _fork_point(graph, run_id: str, node: str):  # noqa: ANN001, ANN202

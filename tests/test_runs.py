@@ -163,3 +163,17 @@ def test_a_rerun_of_a_rerun_from_the_same_step_runs_that_step_again(isolated: Pa
     ran = [s.step for s in v3.run.steps if s.version == 3]
     assert ran[:2] == ["read_policies", "profile"] and "gaps" in ran
     assert v3.run.policies.folder == str(EXAMPLES) and v3.gaps == v1.gaps
+
+
+def test_a_run_started_with_relative_folders_reruns_from_any_folder(agent_exe: str, isolated: Path) -> None:
+    shutil.copytree(EXAMPLES, isolated / "ours")
+    res = agent(agent_exe, "run", "stablecoin KZ", "--policies", "ours", "--out", "drafts", "--json", cwd=isolated)
+    assert res.returncode == 0, res.stderr
+    rid = json.loads(res.stdout)["run"]["id"]
+    elsewhere = isolated / "elsewhere"
+    elsewhere.mkdir()
+    res = agent(agent_exe, "runs", "rerun", rid, "--from", "gaps", "--json", cwd=elsewhere)
+    assert res.returncode == 0, res.stderr
+    v2 = json.loads(res.stdout)
+    assert v2["gaps"] and (isolated / "drafts" / "reports" / f"{rid}-v2" / "report.json").exists()
+    assert not (elsewhere / "drafts").exists() and not (elsewhere / "ours").exists()
