@@ -240,6 +240,18 @@ def test_run_page_shows_steps_with_engine_tokens_and_reused_versions(client: Tes
     assert client.get("/runs/unknown-run").status_code == 404
 
 
+def test_the_pages_read_a_shared_postgresql_database(isolated: Path, pg_url: str) -> None:
+    report = make_report(isolated / "out")
+    with RunStore(pg_url) as s:
+        s.start(report.run.id, 1, report.run.scope, report.run.started_at, report.run.output_dir, None)
+        s.finish(report)
+    with TestClient(create_app(WebConfig(db_path=pg_url, out_dir=isolated / "out")), base_url=BASE) as c:
+        assert report.run.id in c.get("/").text
+        page = c.get(f"/runs/{report.run.id}").text
+        assert '<td class="num">1200</td>' in page and "GAP-001" in page
+    assert not (isolated / ".agent").exists()
+
+
 # --- downloads ----------------------------------------------------------------------------------------------------
 
 
