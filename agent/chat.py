@@ -60,7 +60,7 @@ _THREADS = """CREATE TABLE IF NOT EXISTS agent_chats (
 
 def _db(db_path: Target) -> Database:
     db = Database(db_path)
-    db.execute(_THREADS)
+    db.ensure(_THREADS)
     return db
 
 

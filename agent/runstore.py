@@ -90,11 +90,11 @@ class RunStore:
     def __init__(self, target: Target) -> None:
         """``target``: the SQLite file, or a ``postgresql://`` URL."""
         self.db = Database(target)
-        self.db.execute(_SCHEMA)
+        self.db.ensure(_SCHEMA)
         have = self.db.columns("agent_runs")
         for column, kind in _ADDED.items():
             if column not in have:
-                self.db.execute(f"ALTER TABLE agent_runs ADD COLUMN {column} {kind}")
+                self.db.ensure(f"ALTER TABLE agent_runs ADD COLUMN {column} {kind}")
         self.db.commit()
         self.reap()
 

@@ -93,3 +93,27 @@ def test_prunable_keeps_the_newest_and_never_a_running_run(target: str | Path) -
         assert store.prunable(keep=1) == ["old"]
         store.prune(["old"])
         assert [r.run_id for r in store.rows()] == ["new", "mid"]
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(target: str | Path) -> None:
+    """A team's first runs may start together: creating the tables twice at once is not an error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_and_list(_: int) -> int:
+        with RunStore(target) as store:
+            return len(store.rows())
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(open_and_list, range(8))) == [0] * 8
+
+
+def test_checkpointers_opening_a_new_database_at_once_all_succeed(target: str | Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from graphs.pipeline import open_checkpointer
+
+    def open_and_close(_: int) -> None:
+        open_checkpointer(target).conn.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(open_and_close, range(6)))  # raises the first error any of them met

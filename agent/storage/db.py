@@ -7,11 +7,13 @@ own tables are written in SQL both dialects accept; ``Database.execute`` takes `
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 Target = str | Path
 _SCHEMES = ("postgresql://", "postgres://")
+_SETUP_LOCK = 0x636F6D706C69  # an advisory-lock key of this project's own
 
 
 class DatabaseError(RuntimeError):
@@ -63,6 +65,19 @@ class Database:
             return self.conn.execute(sql.replace("?", "%s"), args)
         return self.conn.execute(sql, args)
 
+    def ensure(self, ddl: str) -> None:
+        """CREATE TABLE IF NOT EXISTS / ADD COLUMN: on PostgreSQL two processes doing it at once is not an error."""
+        if not self.postgres:
+            self.conn.execute(ddl)
+            return
+        import psycopg
+
+        try:
+            self.conn.execute(ddl)
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable, psycopg.errors.DuplicateObject,
+                psycopg.errors.DuplicateColumn):
+            pass  # another process created it first
+
     def commit(self) -> None:
         if not self.postgres:
             self.conn.commit()
@@ -103,17 +118,29 @@ class Database:
 
 def open_checkpointer(target: Target, serde: Any) -> Any:
     """The LangGraph checkpointer for ``target``; its connection is ``.conn`` (close it when done)."""
-    if is_postgres(target):
-        from langgraph.checkpoint.postgres import PostgresSaver
-        from psycopg.rows import dict_row
-
-        # The settings PostgresSaver documents for a connection it does not own.
-        saver: Any = PostgresSaver(_pg_connect(str(target), prepare_threshold=0, row_factory=dict_row), serde=serde)
-    else:
+    if not is_postgres(target):
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
-        saver = SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=serde)
-    saver.setup()
+        saver: Any = SqliteSaver(sqlite3.connect(str(path), check_same_thread=False), serde=serde)
+        saver.setup()
+        return saver
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    # The settings PostgresSaver documents for a connection it does not own.
+    saver = PostgresSaver(_pg_connect(str(target), prepare_threshold=0, row_factory=dict_row), serde=serde)
+    # Its migrations are not safe to run twice at once (a team's first runs may start together): one at a time.
+    # Polled, not waited for: a session waiting on the lock would hold a transaction open, which the
+    # migrations' CREATE INDEX CONCURRENTLY must wait out, and the two would deadlock.
+    deadline = time.monotonic() + 120
+    while not saver.conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (_SETUP_LOCK,)).fetchone()["got"]:
+        if time.monotonic() > deadline:
+            raise DatabaseError(f"{describe(str(target))}: another process has been setting up the tables for 2 minutes")
+        time.sleep(0.05)
+    try:
+        saver.setup()
+    finally:
+        saver.conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
     return saver
