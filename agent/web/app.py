@@ -250,26 +250,22 @@ class _Pages:
         return security.profile_files(root) if root is not None else []
 
     def policy_folder(self, name: str) -> Path | None:
-        if not name:
-            return None
-        root = self.config.policies_root
-        if root is None:
-            raise FormError("this server was started without --policies-root, so it offers no policy folders.")
-        try:
-            return security.confined(root, name, self.folders())
-        except Refused as exc:
-            raise FormError(f"policy folder: {exc}") from None
+        return self._chosen(name, self.folders, "policy folder", "policy folders")
 
     def profile_file(self, name: str) -> Path | None:
+        return self._chosen(name, self.profiles, "profile", "profile files")
+
+    def _chosen(self, name: str, offered: Callable[[], list[str]], what: str, whats: str) -> Path | None:
+        """One of the entries the form offered, resolved inside the policies root; "" is none chosen."""
         if not name:
             return None
         root = self.config.policies_root
         if root is None:
-            raise FormError("this server was started without --policies-root, so it offers no profile files.")
+            raise FormError(f"this server was started without --policies-root, so it offers no {whats}.")
         try:
-            return security.confined(root, name, self.profiles())
+            return security.confined(root, name, offered())
         except Refused as exc:
-            raise FormError(f"profile: {exc}") from None
+            raise FormError(f"{what}: {exc}") from None
 
     # --- runs list and new runs -------------------------------------------------------------------------------
 
